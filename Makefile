@@ -1,0 +1,45 @@
+# One command vocabulary for people and CI. Every target installs what it needs.
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+RUN := $(VENV)/bin
+
+.PHONY: install lock demo serve test lint typecheck unit bench clean
+
+$(RUN)/tactful: requirements.lock pyproject.toml
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --editable .
+	@touch $@
+
+install: $(RUN)/tactful
+
+## Re-resolve pinned versions (with hashes) from pyproject.toml.
+lock:
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes pyproject.toml --group pyproject.toml:dev -o requirements.lock
+
+demo: install
+	$(RUN)/tactful demo
+
+serve: install
+	$(RUN)/tactful serve
+
+lint: install
+	$(RUN)/ruff check .
+	$(RUN)/ruff format --check .
+
+typecheck: install
+	$(RUN)/mypy
+
+unit: install
+	$(RUN)/pytest
+
+## The whole suite: lint, format, types, tests (the command CI runs).
+test: lint typecheck unit
+
+bench: install
+	$(RUN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

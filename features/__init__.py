@@ -1,0 +1,34 @@
+"""Session context in, features out: the vocabulary every other package speaks."""
+
+from features.context import (
+    Account,
+    Activity,
+    History,
+    SessionContext,
+    Signal,
+    SignalKind,
+    TaskStage,
+)
+from features.extract import Features, extract
+from features.intents import adjacency, intents_of
+from features.moment import Moment, is_completion, moment_of
+from features.vector import to_matrix, to_vector
+
+__all__ = [
+    "Account",
+    "Activity",
+    "Features",
+    "History",
+    "Moment",
+    "SessionContext",
+    "Signal",
+    "SignalKind",
+    "TaskStage",
+    "adjacency",
+    "extract",
+    "intents_of",
+    "is_completion",
+    "moment_of",
+    "to_matrix",
+    "to_vector",
+]

@@ -1,0 +1,115 @@
+"""The typed session context a product sends at each decision point.
+
+The context describes what the user just did and is doing, never who they are:
+there is deliberately no user id field here, so a raw id can never become a
+feature. Identity travels next to the context (see ``bandit.respect``), keyed.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_SIGNALS = 64
+MAX_CLIENT_FEATURES = 64
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class SignalKind(StrEnum):
+    """Behavioural signals that can trigger an offer: the user's intent, observed."""
+
+    TASK_COMPLETED = "task_completed"
+    LIMIT_REACHED = "limit_reached"
+    ACTION_REPEATED = "action_repeated"
+    UPLOAD_COMPLETED = "upload_completed"
+    SOLO_SUCCESS = "solo_success"
+    COLLABORATION_STARTED = "collaboration_started"
+
+
+class TaskStage(StrEnum):
+    """Where the user is in their current task."""
+
+    IDLE = "idle"
+    STARTED = "started"
+    MID_TASK = "mid_task"
+    COMPLETED = "completed"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Signal(_Strict):
+    """One recent behavioural signal, with how long ago it happened."""
+
+    kind: SignalKind
+    seconds_ago: float = Field(default=0.0, ge=0.0, le=365 * 86400)
+    limit: Name | None = Field(
+        default=None, description="Which limit was reached, e.g. `storage` (limit_reached only)."
+    )
+    usage: float | None = Field(
+        default=None, ge=0.0, le=100.0, description="Share of the limit used, 0..1 (or more)."
+    )
+    action: Name | None = Field(default=None, description="Which action was repeated.")
+    count: int | None = Field(default=None, ge=0, le=1_000_000, description="Repetitions so far.")
+
+
+class Activity(_Strict):
+    """What the user is doing right now."""
+
+    focus_heavy: bool = Field(
+        default=False, description="True while the user is in focus-heavy work (writing, editing)."
+    )
+    stage: TaskStage = TaskStage.IDLE
+
+
+class Account(_Strict):
+    """Account facts, coarse on purpose: enough to tailor an offer, not to identify anyone."""
+
+    plan: Name = "free"
+    seats: int = Field(default=1, ge=0, le=1_000_000)
+    tenure_days: float = Field(default=0.0, ge=0.0, le=36500.0)
+
+
+class SessionContext(_Strict):
+    """Everything the policy may know about the moment, sent by the client."""
+
+    placement: Name = Field(description="Where in the UI the decision is asked, e.g. `editor`.")
+    signals: list[Signal] = Field(default_factory=list, max_length=MAX_SIGNALS)
+    activity: Activity = Field(default_factory=Activity)
+    account: Account = Field(default_factory=Account)
+    numeric: dict[Name, float] = Field(
+        default_factory=dict,
+        max_length=MAX_CLIENT_FEATURES,
+        description="Free-form numeric features added by the client.",
+    )
+    categorical: dict[Name, Name] = Field(
+        default_factory=dict,
+        max_length=MAX_CLIENT_FEATURES,
+        description="Free-form categorical features added by the client.",
+    )
+
+    @field_validator("numeric")
+    @classmethod
+    def _finite(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, number in value.items():
+            if not math.isfinite(number):
+                raise ValueError(f"numeric feature {key!r} must be finite")
+        return value
+
+
+class History(_Strict):
+    """What tactful itself remembers about past offers to this user.
+
+    Derived from respect state by ``bandit``; kept here so features can describe
+    the user's recent experience of offers without importing the rules.
+    """
+
+    seconds_since_last_offer: float | None = Field(default=None, ge=0.0)
+    seconds_since_last_dismissal: float | None = Field(default=None, ge=0.0)
+    dismissals: int = Field(default=0, ge=0)
+    offers_this_session: int = Field(default=0, ge=0)

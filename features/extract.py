@@ -1,0 +1,108 @@
+"""Pure extractors: session context and offer history in, named features out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from features.context import History, SessionContext
+from features.intents import intents_of
+from features.moment import Moment, moment_of
+
+Namespaces = Mapping[str, Mapping[str, float]]
+
+
+def _frozen(namespaces: dict[str, dict[str, float]]) -> Namespaces:
+    return MappingProxyType({ns: MappingProxyType(dict(values)) for ns, values in namespaces.items()})
+
+
+@dataclass(frozen=True)
+class Features:
+    """Named features of one decision point, grouped by namespace.
+
+    Categorical values are one-hot names (``plan=pro``: 1.0) so every feature is
+    a name and a float; that is what VW namespaces and feature hashing both take.
+    The moment and intents are kept as well because the respect rules read them.
+    """
+
+    moment: Moment
+    intents: Mapping[str, float]
+    namespaces: Namespaces = field(repr=False)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form, stored with each logged decision for replay and training."""
+        return {
+            "moment": self.moment.value,
+            "intents": dict(self.intents),
+            "namespaces": {ns: dict(values) for ns, values in self.namespaces.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Features:
+        """Rebuild features from :meth:`to_dict` output (e.g. read back from the log)."""
+        intents = data["intents"]
+        namespaces = data["namespaces"]
+        if not isinstance(intents, Mapping) or not isinstance(namespaces, Mapping):
+            raise TypeError("features need 'intents' and 'namespaces' mappings")
+        return cls(
+            moment=Moment(str(data["moment"])),
+            intents=MappingProxyType({str(k): float(v) for k, v in intents.items()}),
+            namespaces=_frozen(
+                {str(ns): {str(k): float(v) for k, v in vals.items()} for ns, vals in namespaces.items()}
+            ),
+        )
+
+
+def _log_seconds(seconds: float | None) -> float:
+    """Compress elapsed time so an hour and a day differ, but a month and a year barely do."""
+    return 0.0 if seconds is None else round(math.log1p(seconds / 60.0), 6)
+
+
+def history_features(history: History) -> dict[str, float]:
+    """How the user has experienced offers lately."""
+    values = {
+        "since_offer": _log_seconds(history.seconds_since_last_offer),
+        "since_dismissal": _log_seconds(history.seconds_since_last_dismissal),
+        "dismissals": float(min(history.dismissals, 20)),
+        "offers_this_session": float(history.offers_this_session),
+    }
+    if history.seconds_since_last_offer is None:
+        values["never_offered"] = 1.0
+    if history.seconds_since_last_dismissal is None:
+        values["never_dismissed"] = 1.0
+    return values
+
+
+def context_features(context: SessionContext) -> dict[str, dict[str, float]]:
+    """Everything derived from the client's context, by namespace."""
+    account = context.account
+    client: dict[str, float] = {f"num.{k}": float(v) for k, v in context.numeric.items()}
+    client.update({f"cat.{k}={v}": 1.0 for k, v in context.categorical.items()})
+    return {
+        "moment": {f"moment={moment_of(context).value}": 1.0},
+        "intent": intents_of(context),
+        "activity": {
+            "focus_heavy": 1.0 if context.activity.focus_heavy else 0.0,
+            f"stage={context.activity.stage.value}": 1.0,
+        },
+        "account": {
+            f"plan={account.plan}": 1.0,
+            "seats": round(math.log1p(account.seats), 6),
+            "tenure": round(math.log1p(account.tenure_days), 6),
+        },
+        "placement": {f"placement={context.placement}": 1.0},
+        "client": client,
+    }
+
+
+def extract(context: SessionContext, history: History | None = None) -> Features:
+    """Turn a decision point into features; the single entry point of this package."""
+    namespaces = context_features(context)
+    namespaces["history"] = history_features(history or History())
+    return Features(
+        moment=moment_of(context),
+        intents=MappingProxyType(intents_of(context)),
+        namespaces=_frozen(namespaces),
+    )

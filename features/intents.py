@@ -1,0 +1,52 @@
+"""Intent signals: which needs the user has just revealed, and how strongly.
+
+Intent names are the vocabulary offers declare adjacency to, e.g.
+``limit_reached:storage`` or ``repeated_action``. Strength is in [0, 1]: fresh,
+strong signals near 1, stale or weak ones near 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+from features.context import SessionContext, Signal, SignalKind
+
+#: Half-life of a signal's strength, in seconds.
+HALF_LIFE_SECONDS = 300.0
+
+
+def intent_names(signal: Signal) -> tuple[str, ...]:
+    """The intents a signal reveals (a limit hit names its limit too)."""
+    base = signal.kind.value
+    if signal.kind is SignalKind.LIMIT_REACHED and signal.limit:
+        return (base, f"{base}:{signal.limit}")
+    if signal.kind is SignalKind.ACTION_REPEATED:
+        named = (f"repeated_action:{signal.action}",) if signal.action else ()
+        return ("repeated_action", *named)
+    return (base,)
+
+
+def _magnitude(signal: Signal) -> float:
+    """How strong a signal is regardless of its age."""
+    if signal.kind is SignalKind.LIMIT_REACHED and signal.usage is not None:
+        return min(1.0, max(0.25, signal.usage))
+    if signal.kind is SignalKind.ACTION_REPEATED and signal.count is not None:
+        # Three repetitions is a pattern; one is not.
+        return min(1.0, signal.count / 3.0)
+    return 1.0
+
+
+def intents_of(context: SessionContext) -> dict[str, float]:
+    """Strength of each intent revealed by the context's signals (max over signals)."""
+    strengths: dict[str, float] = {}
+    for signal in context.signals:
+        decay = math.pow(0.5, signal.seconds_ago / HALF_LIFE_SECONDS)
+        strength = round(_magnitude(signal) * decay, 6)
+        for name in intent_names(signal):
+            strengths[name] = max(strengths.get(name, 0.0), strength)
+    return strengths
+
+
+def adjacency(offer_intents: tuple[str, ...] | list[str], intents: dict[str, float]) -> float:
+    """How closely an offer follows the revealed intents: the best matching strength."""
+    return max((intents.get(name, 0.0) for name in offer_intents), default=0.0)

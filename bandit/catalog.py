@@ -67,7 +67,9 @@ class Offer(_Model):
     dismiss: str = Field(default="", max_length=80, description="The 'no thanks' label.")
     format: Annotated[str, Field(min_length=1, max_length=32)]
     ambition: Ambition
-    intents: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1)]
+    intents: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1)
+    ]
     placements: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, description="Where it may appear; empty means anywhere."
     )

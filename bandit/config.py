@@ -7,6 +7,7 @@ where we can find it, the offer id and the reason. A half-valid catalog never lo
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -50,7 +51,7 @@ class RespectRules(_Section):
     @field_validator("relevance_bars")
     @classmethod
     def _rising(cls, bars: list[float]) -> list[float]:
-        if any(later < earlier for earlier, later in zip(bars, bars[1:], strict=False)):
+        if any(later < earlier for earlier, later in itertools.pairwise(bars)):
             raise ValueError("relevance bars must not fall as formats get more interruptive")
         return bars
 
@@ -87,11 +88,15 @@ class RewardMapping(_Section):
     def bounds(self) -> tuple[float, float]:
         """Smallest and largest reward one decision can earn (ignoring conversion value)."""
         terms = [self.shown, self.accepted, self.converted, self.dismissed, self.opted_out]
-        low = min(self.default, *terms) if self.aggregation == "earliest" else min(
-            self.default, sum(t for t in terms if t < 0)
+        low = (
+            min(self.default, *terms)
+            if self.aggregation == "earliest"
+            else min(self.default, sum(t for t in terms if t < 0))
         )
-        high = max(self.default, *terms) if self.aggregation == "earliest" else max(
-            self.default, sum(t for t in terms if t > 0)
+        high = (
+            max(self.default, *terms)
+            if self.aggregation == "earliest"
+            else max(self.default, sum(t for t in terms if t > 0))
         )
         return low, high
 
@@ -184,7 +189,9 @@ def _semantic_problems(config: TactfulConfig, text: str) -> list[Problem]:
         seen.add(offer.id)
         if offer.format not in config.formats:
             known = ", ".join(sorted(config.formats))
-            problems.append(Problem(where, f"unknown format {offer.format!r} (known: {known})", line))
+            problems.append(
+                Problem(where, f"unknown format {offer.format!r} (known: {known})", line)
+            )
         problems.extend(Problem(where, message, line) for message in lint_offer(offer))
     return problems
 
@@ -202,7 +209,9 @@ def parse_config(text: str, path: Path | str = "<config>") -> TactfulConfig:
         problems = []
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
-            problems.append(Problem(_where(raw, loc), error["msg"], _line_of(text, _offer_id(raw, loc))))
+            problems.append(
+                Problem(_where(raw, loc), error["msg"], _line_of(text, _offer_id(raw, loc)))
+            )
         raise ConfigError(path, problems) from None
     problems = _semantic_problems(config, text)
     if problems:

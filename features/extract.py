@@ -15,7 +15,9 @@ Namespaces = Mapping[str, Mapping[str, float]]
 
 
 def _frozen(namespaces: dict[str, dict[str, float]]) -> Namespaces:
-    return MappingProxyType({ns: MappingProxyType(dict(values)) for ns, values in namespaces.items()})
+    return MappingProxyType(
+        {ns: MappingProxyType(dict(values)) for ns, values in namespaces.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,10 @@ class Features:
             moment=Moment(str(data["moment"])),
             intents=MappingProxyType({str(k): float(v) for k, v in intents.items()}),
             namespaces=_frozen(
-                {str(ns): {str(k): float(v) for k, v in vals.items()} for ns, vals in namespaces.items()}
+                {
+                    str(ns): {str(k): float(v) for k, v in vals.items()}
+                    for ns, vals in namespaces.items()
+                }
             ),
         )
 

@@ -8,6 +8,7 @@ strong signals near 1, stale or weak ones near 0.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 from features.context import SessionContext, Signal, SignalKind
 
@@ -47,6 +48,6 @@ def intents_of(context: SessionContext) -> dict[str, float]:
     return strengths
 
 
-def adjacency(offer_intents: tuple[str, ...] | list[str], intents: dict[str, float]) -> float:
+def adjacency(offer_intents: Sequence[str], intents: Mapping[str, float]) -> float:
     """How closely an offer follows the revealed intents: the best matching strength."""
     return max((intents.get(name, 0.0) for name in offer_intents), default=0.0)

@@ -29,7 +29,8 @@ def to_matrix(rows: Iterable[Features], width: int = DEFAULT_WIDTH) -> NDArray[n
     """
     hasher = FeatureHasher(n_features=width, input_type="dict", alternate_sign=False)
     sparse = hasher.transform(flat(row) for row in rows)
-    return np.asarray(sparse.toarray(), dtype=np.float64)
+    dense: NDArray[np.float64] = np.asarray(sparse.toarray(), dtype=np.float64)
+    return dense
 
 
 def to_vector(features: Features, width: int = DEFAULT_WIDTH) -> NDArray[np.float64]:

@@ -1,0 +1,113 @@
+"""The in-process decision loop: features, respect rules, policy, respect-state update."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+
+from bandit.catalog import Catalog
+from bandit.config import TactfulConfig
+from bandit.decision import Decision
+from bandit.errors import UnknownOffer
+from bandit.policy import Policy
+from bandit.respect import Dismissal, Exposure, InMemoryRespectStore, RespectStore
+from bandit.rules import Eligibility, Situation, eligibility
+from features import SessionContext, extract
+
+
+def utcnow() -> datetime:
+    """The server's clock; the only clock respect rules and reward windows use."""
+    return datetime.now(UTC)
+
+
+class Decider:
+    """Answers "which offer, if any?" at a decision point, and remembers what it chose.
+
+    One lock serialises a user's check-then-record, so two concurrent decisions
+    cannot both pass a cap of one. (Durable stores do the same in a transaction.)
+    """
+
+    def __init__(
+        self,
+        config: TactfulConfig,
+        policy: Policy,
+        store: RespectStore | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.catalog: Catalog = config.catalog()
+        self.policy = policy
+        self.store: RespectStore = store if store is not None else InMemoryRespectStore()
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def eligibility(
+        self,
+        user_key: str,
+        session_id: str,
+        context: SessionContext,
+        renderable: Collection[str] | None = None,
+        now: datetime | None = None,
+    ) -> Eligibility:
+        """Apply the respect rules alone (useful for explaining and testing)."""
+        now = now or self.clock()
+        state = self.store.state(user_key)
+        features = extract(context, state.history(session_id, now))
+        return eligibility(
+            Situation(
+                context,
+                features,
+                state,
+                session_id,
+                now,
+                self.config.rules,
+                self.catalog,
+                renderable,
+            )
+        )
+
+    def decide(
+        self,
+        user_key: str,
+        session_id: str,
+        context: SessionContext,
+        *,
+        renderable: Collection[str] | None = None,
+        decision_id: str | None = None,
+    ) -> Decision:
+        """Decide for one decision point and record the exposure before returning."""
+        if renderable is not None and (unknown := set(renderable) - set(self.catalog.offers)):
+            raise UnknownOffer(f"unknown offer ids: {', '.join(sorted(unknown))}")
+        decision_id = decision_id or uuid.uuid4().hex
+        with self._lock:
+            now = self.clock()
+            state = self.store.state(user_key)
+            features = extract(context, state.history(session_id, now))
+            allowed = eligibility(
+                Situation(
+                    context,
+                    features,
+                    state,
+                    session_id,
+                    now,
+                    self.config.rules,
+                    self.catalog,
+                    renderable,
+                )
+            )
+            decision = self.policy.decide(features, allowed, decision_id=decision_id)
+            if decision.offer_id is not None:
+                self.store.record_exposure(user_key, Exposure(decision.offer_id, session_id, now))
+        return decision
+
+    def dismissed(self, user_key: str, offer_id: str) -> None:
+        """Record a "Not now": starts the offer's cooldown and the global quiet time."""
+        if offer_id not in self.catalog:
+            raise UnknownOffer(offer_id)
+        self.store.record_dismissal(user_key, Dismissal(offer_id, self.clock()))
+
+    def set_opted_out(self, user_key: str, opted_out: bool = True) -> None:
+        """Opt a user out of all offers (or back in)."""
+        self.store.set_opted_out(user_key, opted_out)

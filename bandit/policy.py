@@ -1,0 +1,185 @@
+"""The policy base class: shared decide/learn logic with one small hook per policy.
+
+``Policy.decide`` is written once. A subclass only says how likely each eligible
+action should be (``_pmf``) and how to update from one logged outcome
+(``_learn``); it never samples. Sampling uses an RNG seeded from the decision id,
+so any logged decision can be replayed exactly from its pmf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bandit.catalog import Catalog
+from bandit.decision import Decision, Explanation
+from bandit.errors import IncompatibleModel, InvalidPolicyOutput
+from bandit.rules import Eligibility
+from features import Features
+
+FloatArray = NDArray[np.float64]
+METADATA = "policy.json"
+#: Tolerance on the sum of a policy's pmf before it is renormalised.
+PMF_TOLERANCE = 1e-4
+
+
+def rng_for(decision_id: str) -> np.random.Generator:
+    """A generator seeded from the decision id alone, so a decision replays exactly."""
+    digest = hashlib.blake2b(decision_id.encode(), digest_size=8).digest()
+    return np.random.default_rng(int.from_bytes(digest, "big"))
+
+
+def sample(pmf: FloatArray, decision_id: str) -> int:
+    """Draw one index from ``pmf``; an action with probability zero is never drawn."""
+    u = rng_for(decision_id).random()
+    index = int(np.searchsorted(np.cumsum(pmf), u, side="right"))
+    positive = np.flatnonzero(pmf > 0)
+    return index if index < len(pmf) and pmf[index] > 0 else int(positive[-1])
+
+
+def validated(pmf: Sequence[float] | FloatArray, n_actions: int) -> FloatArray:
+    """Check a policy's output is a distribution over the actions, and renormalise it."""
+    array = np.asarray(pmf, dtype=np.float64)
+    if array.shape != (n_actions,):
+        raise InvalidPolicyOutput(f"pmf has shape {array.shape}, expected ({n_actions},)")
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise InvalidPolicyOutput(f"pmf must be finite and non-negative, got {array.tolist()}")
+    total = float(array.sum())
+    if abs(total - 1.0) > PMF_TOLERANCE:
+        raise InvalidPolicyOutput(f"pmf must sum to 1, sums to {total}")
+    return array / total
+
+
+class Policy(ABC):
+    """Base of every policy. Hyperparameters are constructor arguments; learned state is private.
+
+    Subclasses implement :meth:`_pmf` and :meth:`_learn`, and :meth:`_save_state` /
+    :meth:`_load_state` for persistence. ``n_learned_`` counts learned outcomes.
+    """
+
+    kind: ClassVar[str]
+    #: Whether the constructor takes the catalog (to describe offers by their attributes).
+    needs_catalog: ClassVar[bool] = False
+    _registry: ClassVar[dict[str, type[Policy]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            Policy._registry[cls.kind] = cls
+
+    def __init__(self) -> None:
+        self.n_learned_ = 0
+        self.model_id_ = uuid.uuid4().hex[:8]
+
+    @property
+    def version(self) -> str:
+        """Identifies the exact model state: kind, lineage and how much it has learned."""
+        return f"{self.kind}-{self.model_id_}+{self.n_learned_}"
+
+    @abstractmethod
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable (scikit-learn style)."""
+
+    @abstractmethod
+    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
+        """Probabilities over ``actions`` (``NO_OFFER`` first) and the scores behind them."""
+
+    @abstractmethod
+    def _learn(
+        self,
+        features: Features,
+        actions: tuple[str, ...],
+        chosen: int,
+        probability: float,
+        reward: float,
+    ) -> None:
+        """Update from one logged outcome (a higher reward is better)."""
+
+    def decide(
+        self, features: Features, eligibility: Eligibility, *, decision_id: str | None = None
+    ) -> Decision:
+        """Choose among the eligible actions, sampling once from the policy's pmf."""
+        decision_id = decision_id or uuid.uuid4().hex
+        actions = eligibility.eligible
+        raw, scores = self._pmf(features, actions)
+        pmf = validated(raw, len(actions))
+        index = sample(pmf, decision_id)
+        best = np.flatnonzero(pmf == pmf.max())
+        return Decision(
+            decision_id=decision_id,
+            chosen=actions[index],
+            probability=float(pmf[index]),
+            pmf=dict(zip(actions, pmf.tolist(), strict=True)),
+            explored=len(actions) > 1 and not (len(best) == 1 and best[0] == index),
+            policy_version=self.version,
+            features=features,
+            explanation=Explanation(
+                eligible=actions,
+                removed=eligibility.removed,
+                scores=dict(zip(actions, np.asarray(scores, dtype=float).tolist(), strict=True)),
+                moment=features.moment.value,
+                intents=dict(features.intents),
+            ),
+        )
+
+    def learn(self, decision: Decision, reward: float) -> Self:
+        """Learn from a logged decision and the reward its outcome earned."""
+        if not np.isfinite(reward):
+            raise ValueError(f"reward must be finite, got {reward}")
+        if not 0.0 < decision.probability <= 1.0:
+            raise ValueError(f"logged probability must be in (0, 1], got {decision.probability}")
+        self._learn(
+            decision.features,
+            decision.actions,
+            decision.chosen_index,
+            decision.probability,
+            float(reward),
+        )
+        self.n_learned_ += 1
+        return self
+
+    def save(self, directory: Path | str) -> Path:
+        """Write the policy to a directory: ``policy.json`` plus the subclass's state files."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._save_state(directory)
+        meta = {
+            "kind": self.kind,
+            "params": self.get_params(),
+            "n_learned": self.n_learned_,
+            "model_id": self.model_id_,
+        }
+        (directory / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True))
+        return directory
+
+    @abstractmethod
+    def _save_state(self, directory: Path) -> None:
+        """Write learned state into ``directory``."""
+
+    @abstractmethod
+    def _load_state(self, directory: Path) -> None:
+        """Read learned state written by :meth:`_save_state`."""
+
+    @staticmethod
+    def load(directory: Path | str, catalog: Catalog | None = None) -> Policy:
+        """Load any saved policy, binding the current catalog where the policy uses one."""
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / METADATA).read_text())
+            cls = Policy._registry[meta["kind"]]
+            bind = {"catalog": catalog} if cls.needs_catalog else {}
+            policy = cls(**meta["params"], **bind)
+            policy._load_state(directory)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IncompatibleModel(f"cannot load a policy from {directory}: {exc}") from exc
+        policy.n_learned_ = int(meta["n_learned"])
+        policy.model_id_ = str(meta["model_id"])
+        return policy

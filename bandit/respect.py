@@ -1,0 +1,127 @@
+"""What tactful remembers about each user's experience of offers, and how it is read.
+
+The rules read respect state through :class:`RespectStore`, a small interface:
+the in-memory store here serves tests and in-process use; durable stores live
+with the service. Users are identified by an opaque key (the service keys it with
+an HMAC), never by a raw id.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from features import History
+
+#: Exposures older than this never matter to any cap, so stores may forget them.
+EXPOSURE_MEMORY = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """An offer chosen for the user: it counts towards caps from the moment it is decided."""
+
+    offer_id: str
+    session_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Dismissal:
+    """A "Not now"."""
+
+    offer_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RespectState:
+    """One user's offer history, as the rules need it."""
+
+    opted_out: bool = False
+    exposures: tuple[Exposure, ...] = ()
+    dismissals: tuple[Dismissal, ...] = ()
+
+    def dismissals_of(self, offer_id: str) -> list[Dismissal]:
+        """This offer's dismissals, oldest first."""
+        return sorted((d for d in self.dismissals if d.offer_id == offer_id), key=lambda d: d.at)
+
+    def last_dismissal(self) -> Dismissal | None:
+        """The most recent "Not now" of any offer."""
+        return max(self.dismissals, key=lambda d: d.at, default=None)
+
+    def exposures_since(self, since: datetime) -> list[Exposure]:
+        """Offers chosen for the user at or after ``since``."""
+        return [e for e in self.exposures if e.at >= since]
+
+    def history(self, session_id: str, now: datetime) -> History:
+        """Summarise the state as features (how the user has experienced offers lately)."""
+        last_offer = max((e.at for e in self.exposures), default=None)
+        last_dismissal = self.last_dismissal()
+        return History(
+            seconds_since_last_offer=_seconds(now, last_offer),
+            seconds_since_last_dismissal=_seconds(
+                now, last_dismissal.at if last_dismissal else None
+            ),
+            dismissals=len(self.dismissals),
+            offers_this_session=sum(1 for e in self.exposures if e.session_id == session_id),
+        )
+
+
+def _seconds(now: datetime, then: datetime | None) -> float | None:
+    return None if then is None else max((now - then).total_seconds(), 0.0)
+
+
+class RespectStore(Protocol):
+    """Where respect state lives. Implementations must make each call atomic."""
+
+    def state(self, user_key: str) -> RespectState:
+        """The user's current state (an empty state for a new user)."""
+        ...
+
+    def record_exposure(self, user_key: str, exposure: Exposure) -> None:
+        """Remember that an offer was chosen for the user."""
+        ...
+
+    def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
+        """Remember a "Not now"; it starts the cooldowns."""
+        ...
+
+    def set_opted_out(self, user_key: str, opted_out: bool) -> None:
+        """Opt the user out of all offers, or back in."""
+        ...
+
+
+@dataclass
+class InMemoryRespectStore:
+    """A thread-safe respect store in a dict, for tests and in-process runs."""
+
+    _states: dict[str, RespectState] = field(default_factory=lambda: defaultdict(RespectState))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def state(self, user_key: str) -> RespectState:
+        """The user's current state."""
+        with self._lock:
+            return self._states[user_key]
+
+    def record_exposure(self, user_key: str, exposure: Exposure) -> None:
+        """Remember an exposure and forget the ones too old to matter."""
+        with self._lock:
+            state = self._states[user_key]
+            horizon = exposure.at - EXPOSURE_MEMORY
+            kept = tuple(e for e in state.exposures if e.at >= horizon)
+            self._states[user_key] = replace(state, exposures=(*kept, exposure))
+
+    def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
+        """Remember a "Not now" (kept for good: it decides when an offer retires)."""
+        with self._lock:
+            state = self._states[user_key]
+            self._states[user_key] = replace(state, dismissals=(*state.dismissals, dismissal))
+
+    def set_opted_out(self, user_key: str, opted_out: bool) -> None:
+        """Opt out or back in."""
+        with self._lock:
+            self._states[user_key] = replace(self._states[user_key], opted_out=opted_out)

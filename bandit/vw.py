@@ -1,0 +1,207 @@
+"""The Vowpal Wabbit policy: the only module that imports ``vowpalwabbit``.
+
+It owns the text example format (golden-tested), the ``cost = -reward``
+convention, the workspace's lifetime and its thread-safety: a VW workspace is not
+safe to share between threads, so every call into it holds one lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import vowpalwabbit
+
+from bandit.catalog import Catalog, Offer
+from bandit.config import PolicySettings
+from bandit.policy import FloatArray, Policy
+from features import Features
+
+MODEL_FILE = "model.vw"
+
+#: Feature namespace -> VW namespace letter. Interactions in the config use these letters.
+NAMESPACE_LETTERS: Mapping[str, str] = {
+    "moment": "M",
+    "intent": "I",
+    "activity": "T",
+    "account": "A",
+    "history": "H",
+    "placement": "P",
+    "client": "C",
+}
+OFFER_LETTER = "O"
+_UNSAFE = re.compile(r"[\s:|]")
+
+
+def _name(name: str) -> str:
+    """Make a feature name safe for VW's text format (no spaces, colons or bars)."""
+    return _UNSAFE.sub("_", name)
+
+
+def _value(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def shared_line(features: Features) -> str:
+    """The shared (context) line of a multi-line example."""
+    parts = ["shared"]
+    for namespace, values in features.namespaces.items():
+        present = {k: v for k, v in values.items() if v != 0.0}
+        if not present:
+            continue
+        letter = NAMESPACE_LETTERS.get(namespace, "C")
+        body = " ".join(
+            _name(k) if v == 1.0 else f"{_name(k)}:{_value(v)}" for k, v in sorted(present.items())
+        )
+        parts.append(f"|{letter} {body}")
+    return " ".join(parts)
+
+
+def offer_line(offer: Offer | None, offer_id: str, level: int | None = None) -> str:
+    """The action line of one offer; an offer no longer in the catalog is described by id."""
+    if offer is None:
+        return f"|{OFFER_LETTER} id={_name(offer_id)}"
+    intents = " ".join(f"intent={_name(i)}" for i in sorted(offer.intents))
+    return (
+        f"|{OFFER_LETTER} id={_name(offer.id)} format={_name(offer.format)} level={level} "
+        f"ambition={offer.ambition.value} {intents}"
+    )
+
+
+def vw_arguments(settings: PolicySettings, cost_range: tuple[float, float]) -> str:
+    """The VW command line for a policy's settings."""
+    exploration = {
+        "epsilon": f"--epsilon {settings.epsilon}",
+        "softmax": f"--softmax --lambda {settings.softmax_lambda}",
+        "bag": f"--bag {settings.bag} --epsilon {settings.epsilon}",
+        "cover": f"--cover {settings.cover}",
+        "regcb": "--regcbopt",
+        "squarecb": f"--squarecb --gamma_scale {settings.squarecb_gamma_scale}",
+    }[settings.exploration]
+    low, high = cost_range
+    args = [
+        "--cb_explore_adf",
+        exploration,
+        f"--cb_type {settings.cb_type}",
+        f"-b {settings.bits}",
+        f"-l {settings.learning_rate}",
+        f"--power_t {settings.power_t}",
+        f"--random_seed {settings.seed}",
+        *(f"-q {pair}" for pair in settings.interactions if len(pair) == 2),
+        *(f"--cubic {triple}" for triple in settings.interactions if len(triple) == 3),
+        "--quiet",
+    ]
+    if settings.exploration in ("regcb", "squarecb"):
+        args.append(f"--cb_min_cost {low} --cb_max_cost {high}")
+    return " ".join(args)
+
+
+class VWPolicy(Policy):
+    """Contextual bandit over eligible offers with VW's ``cb_explore_adf``.
+
+    Parameters
+    ----------
+    settings:
+        Exploration and learning settings (see :class:`bandit.config.PolicySettings`).
+    cost_range:
+        Smallest and largest cost (``-reward``) an outcome can have; RegCB and
+        SquareCB need it to scale their confidence bounds.
+    catalog:
+        Describes offers by format, ambition and intents, so what is learned about
+        one offer generalises to similar ones.
+    """
+
+    kind: ClassVar[str] = "vw"
+    needs_catalog: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        settings: PolicySettings | Mapping[str, Any] | None = None,
+        cost_range: tuple[float, float] | list[float] = (-1.0, 1.0),
+        catalog: Catalog | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = PolicySettings.model_validate(settings or {})
+        self.cost_range = (float(cost_range[0]), float(cost_range[1]))
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        self._workspace = vowpalwabbit.Workspace(self.arguments)
+        self._lines: dict[str, str] = {}
+        self._lines_version: str | None = None
+
+    @property
+    def arguments(self) -> str:
+        """The VW command line this policy runs with."""
+        return vw_arguments(self.settings, self.cost_range)
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (the catalog is bound at load time, not saved)."""
+        return {"settings": self.settings.model_dump(), "cost_range": list(self.cost_range)}
+
+    def _action_line(self, offer_id: str) -> str:
+        """Per-offer lines are built once per catalog version, then reused."""
+        version = self.catalog.version if self.catalog is not None else None
+        if version != self._lines_version:
+            self._lines, self._lines_version = {}, version
+        line = self._lines.get(offer_id)
+        if line is None:
+            offer = None
+            level = None
+            if self.catalog is not None and offer_id in self.catalog:
+                offer = self.catalog[offer_id]
+                level = self.catalog.level(offer)
+            line = offer_line(offer, offer_id, level)
+            self._lines[offer_id] = line
+        return line
+
+    def examples(
+        self,
+        features: Features,
+        actions: tuple[str, ...],
+        label: tuple[int, float, float] | None = None,
+    ) -> list[str]:
+        """The multi-line VW example; ``label`` is (chosen index, cost, probability)."""
+        lines = [shared_line(features)]
+        for index, action in enumerate(actions):
+            line = self._action_line(action)
+            if label is not None and label[0] == index:
+                line = f"0:{_value(label[1])}:{_value(label[2])} {line}"
+            lines.append(line)
+        return lines
+
+    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
+        if len(actions) == 1:
+            return np.ones(1), np.ones(1)
+        examples = self.examples(features, actions)
+        with self._lock:
+            pmf = np.asarray(self._workspace.predict(examples), dtype=np.float64)
+        return pmf, pmf
+
+    def _learn(
+        self,
+        features: Features,
+        actions: tuple[str, ...],
+        chosen: int,
+        probability: float,
+        reward: float,
+    ) -> None:
+        # A lone "no offer" is still learned from: its value is what the others must beat.
+        examples = self.examples(features, actions, label=(chosen, -reward, probability))
+        with self._lock:
+            self._workspace.learn(examples)
+
+    def _save_state(self, directory: Path) -> None:
+        with self._lock:
+            self._workspace.save(str(directory / MODEL_FILE))
+
+    def _load_state(self, directory: Path) -> None:
+        model = directory / MODEL_FILE
+        if not model.is_file():
+            raise ValueError(f"missing {MODEL_FILE}")
+        with self._lock:
+            self._workspace.finish()
+            self._workspace = vowpalwabbit.Workspace(f"--quiet -i {model}")

@@ -33,7 +33,7 @@ typecheck: install
 	$(RUN)/mypy
 
 unit: install
-	$(RUN)/pytest
+	$(RUN)/pytest --cov --cov-report=term
 
 ## The whole suite: lint, format, types, tests (the command CI runs).
 test: lint typecheck unit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,10 +30,10 @@ def to_matrix(rows: Iterable[Features], width: int = DEFAULT_WIDTH) -> NDArray[n
     """
     hasher = FeatureHasher(n_features=width, input_type="dict", alternate_sign=False)
     sparse = hasher.transform(flat(row) for row in rows)
-    dense: NDArray[np.float64] = np.asarray(sparse.toarray(), dtype=np.float64)
-    return dense
+    return cast(NDArray[np.float64], np.asarray(sparse.toarray(), dtype=np.float64))
 
 
 def to_vector(features: Features, width: int = DEFAULT_WIDTH) -> NDArray[np.float64]:
     """One decision point as a vector of length ``width``."""
-    return to_matrix([features], width)[0]
+    row: NDArray[np.float64] = to_matrix([features], width)[0]
+    return row

@@ -14,6 +14,7 @@ from bandit.decision import Decision, Explanation
 from bandit.epsilon_greedy import EpsilonGreedy
 from bandit.errors import (
     ConfigError,
+    ContradictoryEvent,
     IncompatibleModel,
     InvalidPolicyOutput,
     Problem,
@@ -41,6 +42,7 @@ __all__ = [
     "Ambition",
     "Catalog",
     "ConfigError",
+    "ContradictoryEvent",
     "Decider",
     "Decision",
     "Dismissal",

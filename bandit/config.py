@@ -196,12 +196,38 @@ def _semantic_problems(config: TactfulConfig, text: str) -> list[Problem]:
     return problems
 
 
+def _problems_of_valid_offers(raw: Mapping[str, Any], text: str) -> list[Problem]:
+    """Semantic problems of the offers that do validate, when something else in the file does not.
+
+    Without this, fixing a schema error would only reveal the dark patterns on the next load.
+    """
+    offers = raw.get("offers")
+    if not isinstance(offers, list):
+        return []
+    valid: list[Any] = []
+    for item in offers:
+        try:
+            Offer.model_validate(item)
+        except ValidationError:
+            continue
+        valid.append(item)
+    partial = {"offers": valid} | ({"formats": raw["formats"]} if "formats" in raw else {})
+    try:
+        config = TactfulConfig.model_validate(partial)
+    except ValidationError:
+        return []
+    return _semantic_problems(config, text)
+
+
 def parse_config(text: str, path: Path | str = "<config>") -> TactfulConfig:
     """Validate TOML text; raise :class:`ConfigError` listing every problem."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        # ``lineno`` exists from Python 3.14; before that the line is only in the message.
         line = getattr(exc, "lineno", None)
+        if line is None and (found := re.search(r"at line (\d+)", str(exc))):
+            line = int(found.group(1))
         raise ConfigError(path, [Problem("toml", str(exc), line)]) from None
     try:
         config = TactfulConfig.model_validate(raw)
@@ -212,6 +238,7 @@ def parse_config(text: str, path: Path | str = "<config>") -> TactfulConfig:
             problems.append(
                 Problem(_where(raw, loc), error["msg"], _line_of(text, _offer_id(raw, loc)))
             )
+        problems.extend(_problems_of_valid_offers(raw, text))
         raise ConfigError(path, problems) from None
     problems = _semantic_problems(config, text)
     if problems:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from bandit.config import TactfulConfig
 from bandit.decision import Decision
 from bandit.errors import UnknownOffer
 from bandit.policy import Policy
-from bandit.respect import Dismissal, Exposure, InMemoryRespectStore, RespectStore
+from bandit.respect import Dismissal, InMemoryRespectStore, RespectState, RespectStore
 from bandit.rules import Eligibility, Situation, eligibility
 from features import SessionContext, extract
 
@@ -25,8 +24,8 @@ def utcnow() -> datetime:
 class Decider:
     """Answers "which offer, if any?" at a decision point, and remembers what it chose.
 
-    One lock serialises a user's check-then-record, so two concurrent decisions
-    cannot both pass a cap of one. (Durable stores do the same in a transaction.)
+    The store holds the user for the whole check-then-record, so two concurrent
+    decisions cannot both pass a cap of one.
     """
 
     def __init__(
@@ -41,7 +40,19 @@ class Decider:
         self.policy = policy
         self.store: RespectStore = store if store is not None else InMemoryRespectStore()
         self.clock = clock
-        self._lock = threading.Lock()
+
+    def _situation(
+        self,
+        state: RespectState,
+        session_id: str,
+        context: SessionContext,
+        renderable: Collection[str] | None,
+        now: datetime,
+    ) -> Situation:
+        features = extract(context, state.history(session_id, now))
+        return Situation(
+            context, features, state, session_id, now, self.config.rules, self.catalog, renderable
+        )
 
     def eligibility(
         self,
@@ -49,24 +60,11 @@ class Decider:
         session_id: str,
         context: SessionContext,
         renderable: Collection[str] | None = None,
-        now: datetime | None = None,
     ) -> Eligibility:
-        """Apply the respect rules alone (useful for explaining and testing)."""
-        now = now or self.clock()
+        """Apply the respect rules alone, without deciding or recording anything."""
+        now = self.clock()
         state = self.store.state(user_key)
-        features = extract(context, state.history(session_id, now))
-        return eligibility(
-            Situation(
-                context,
-                features,
-                state,
-                session_id,
-                now,
-                self.config.rules,
-                self.catalog,
-                renderable,
-            )
-        )
+        return eligibility(self._situation(state, session_id, context, renderable, now))
 
     def decide(
         self,
@@ -77,29 +75,17 @@ class Decider:
         renderable: Collection[str] | None = None,
         decision_id: str | None = None,
     ) -> Decision:
-        """Decide for one decision point and record the exposure before returning."""
+        """Decide for one decision point; the decision is recorded before this returns."""
         if renderable is not None and (unknown := set(renderable) - set(self.catalog.offers)):
             raise UnknownOffer(f"unknown offer ids: {', '.join(sorted(unknown))}")
         decision_id = decision_id or uuid.uuid4().hex
-        with self._lock:
-            now = self.clock()
-            state = self.store.state(user_key)
-            features = extract(context, state.history(session_id, now))
-            allowed = eligibility(
-                Situation(
-                    context,
-                    features,
-                    state,
-                    session_id,
-                    now,
-                    self.config.rules,
-                    self.catalog,
-                    renderable,
-                )
+        now = self.clock()
+        with self.store.hold(user_key, now) as held:
+            situation = self._situation(held.state, session_id, context, renderable, now)
+            decision = self.policy.decide(
+                situation.features, eligibility(situation), decision_id=decision_id
             )
-            decision = self.policy.decide(features, allowed, decision_id=decision_id)
-            if decision.offer_id is not None:
-                self.store.record_exposure(user_key, Exposure(decision.offer_id, session_id, now))
+            held.record(decision, session_id, context, now)
         return decision
 
     def dismissed(self, user_key: str, offer_id: str) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bandit.catalog import NO_OFFER
-from bandit.rules import Removal
+from bandit.rules import Removal, RemovalCode
 from features import Features
 
 
@@ -52,3 +53,50 @@ class Decision:
     def chosen_index(self) -> int:
         """Position of the chosen action among :attr:`actions`."""
         return self.actions.index(self.chosen)
+
+
+def decision_to_record(decision: Decision) -> dict[str, Any]:
+    """A JSON-ready record of a decision: what the log stores and training replays."""
+    return {
+        "decision_id": decision.decision_id,
+        "chosen": decision.chosen,
+        "probability": decision.probability,
+        "pmf": dict(decision.pmf),
+        "explored": decision.explored,
+        "policy_version": decision.policy_version,
+        "features": decision.features.to_dict(),
+        "explanation": {
+            "eligible": list(decision.explanation.eligible),
+            "removed": [
+                {"offer_id": r.offer_id, "code": r.code.value, "reason": r.reason}
+                for r in decision.explanation.removed
+            ],
+            "scores": dict(decision.explanation.scores),
+            "moment": decision.explanation.moment,
+            "intents": dict(decision.explanation.intents),
+        },
+    }
+
+
+def decision_from_record(record: Mapping[str, Any]) -> Decision:
+    """Rebuild a decision from :func:`decision_to_record` output."""
+    explanation = record["explanation"]
+    return Decision(
+        decision_id=str(record["decision_id"]),
+        chosen=str(record["chosen"]),
+        probability=float(record["probability"]),
+        pmf={str(k): float(v) for k, v in record["pmf"].items()},
+        explored=bool(record["explored"]),
+        policy_version=str(record["policy_version"]),
+        features=Features.from_dict(record["features"]),
+        explanation=Explanation(
+            eligible=tuple(explanation["eligible"]),
+            removed=tuple(
+                Removal(r["offer_id"], RemovalCode(r["code"]), r["reason"])
+                for r in explanation["removed"]
+            ),
+            scores={str(k): float(v) for k, v in explanation["scores"].items()},
+            moment=str(explanation["moment"]),
+            intents={str(k): float(v) for k, v in explanation["intents"].items()},
+        ),
+    )

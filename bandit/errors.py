@@ -48,3 +48,7 @@ class InvalidPolicyOutput(TactfulError):
 
 class IncompatibleModel(TactfulError):
     """A saved policy that cannot be loaded by this version or for this catalog."""
+
+
+class ContradictoryEvent(TactfulError):
+    """An event that contradicts the decision's record (accepted after a no-offer decision)."""

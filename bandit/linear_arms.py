@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +57,16 @@ class LinearArms:
 
     def load(self, directory: Path) -> None:
         """Read statistics written by :meth:`save`."""
-        with np.load(directory / STATE_FILE, allow_pickle=False) as data:
-            for key in data.files:
-                part, action = key.split("/", 1)
-                target = self._inverse if part == "inverse" else self._b
-                array = np.asarray(data[key], dtype=np.float64)
-                expected = (self.width, self.width) if part == "inverse" else (self.width,)
-                if array.shape != expected:
-                    raise ValueError(f"{key} has shape {array.shape}, expected {expected}")
-                target[action] = array
+        try:
+            with np.load(directory / STATE_FILE, allow_pickle=False) as data:
+                for key in data.files:
+                    part, action = key.split("/", 1)
+                    target = self._inverse if part == "inverse" else self._b
+                    array = np.asarray(data[key], dtype=np.float64)
+                    expected = (self.width, self.width) if part == "inverse" else (self.width,)
+                    if array.shape != expected:
+                        raise ValueError(f"{key} has shape {array.shape}, expected {expected}")
+                    target[action] = array
+        except zipfile.BadZipFile as exc:
+            # A truncated or overwritten archive: report it like any other unreadable state.
+            raise ValueError(f"{STATE_FILE} is not a readable archive: {exc}") from exc

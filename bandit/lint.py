@@ -11,16 +11,17 @@ from collections.abc import Callable, Iterator
 
 from bandit.catalog import Offer
 
+# Apostrophes match straight or typographic (U+2019): editors often curl them in copy.
 _SCARCITY = re.compile(
     r"""\b(
         only\s+\d+\s+(left|remaining|spots?|seats?|places?)
       | last\s+chance
       | hurry
-      | don'?t\s+miss\s+out | do\s+not\s+miss\s+out | miss\s+out
+      | don['\u2019]?t\s+miss\s+out | do\s+not\s+miss\s+out | miss\s+out
       | act\s+(now|fast)
       | limited[-\s]time
       | (offer\s+)?(ends|expires?|ending)\s+(soon|today|tonight|in\s+\d+)
-      | before\s+it'?s\s+(too\s+late|gone)
+      | before\s+it['\u2019]?s\s+(too\s+late|gone)
       | while\s+(supplies|stocks?)\s+last
       | selling\s+fast
       | almost\s+gone
@@ -32,9 +33,9 @@ _SCARCITY = re.compile(
 
 _SHAMING = re.compile(
     r"""(
-        \bi\s+(don'?t|do\s+not)\s+(like|want|need|care|deserve|value)\b
-      | \bi('d|\s+would)?\s+(rather|prefer)\b
-      | \bi('m|\s+am)\s+(fine|ok|okay|happy)\s+(with\s+)?(losing|wasting|missing|paying)
+        \bi\s+(don['\u2019]?t|do\s+not)\s+(like|want|need|care|deserve|value)\b
+      | \bi(['\u2019]d|\s+would)?\s+(rather|prefer)\b
+      | \bi(['\u2019]m|\s+am)\s+(fine|ok|okay|happy)\s+(with\s+)?(losing|wasting|missing|paying)
       | \b(losing|lose|wasting|waste)\s+(my|money|time|files|work)
       | \bno,\s*i\b
       | \b(stupid|dumb|foolish)\b
@@ -43,7 +44,7 @@ _SHAMING = re.compile(
 )
 
 _NEGATORS = re.compile(
-    r"\b(not|no|never|nothing|none|neither|nor|without|\w+n't|un(check|select|subscribe)\w*|opt[-\s]?out)\b",
+    r"\b(not|no|never|nothing|none|neither|nor|without|\w+n['\u2019]t|un(check|select|subscribe)\w*|opt[-\s]?out)\b",
     re.IGNORECASE,
 )
 _CLAUSE = re.compile(r"[.,;:!?()\n]")

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from features import History
+from features import History, SessionContext
+
+if TYPE_CHECKING:
+    from bandit.decision import Decision
 
 #: Exposures older than this never matter to any cap, so stores may forget them.
 EXPOSURE_MEMORY = timedelta(days=7)
@@ -75,8 +80,32 @@ def _seconds(now: datetime, then: datetime | None) -> float | None:
     return None if then is None else max((now - then).total_seconds(), 0.0)
 
 
+class Hold(Protocol):
+    """One user's state, held for a read-decide-write cycle that no one else can interleave."""
+
+    @property
+    def state(self) -> RespectState:
+        """The user's state as of the start of the hold."""
+        ...
+
+    def record(
+        self, decision: Decision, session_id: str, context: SessionContext, at: datetime
+    ) -> None:
+        """Store the decision (and the exposure it implies) before the hold is released."""
+        ...
+
+
 class RespectStore(Protocol):
-    """Where respect state lives. Implementations must make each call atomic."""
+    """Where respect state lives. Implementations must make each call atomic.
+
+    :meth:`hold` is what makes caps hold under concurrency: the respect check and
+    the write of its outcome happen while the user is held (a lock in memory, a
+    row lock inside one transaction in SQL).
+    """
+
+    def hold(self, user_key: str, now: datetime) -> AbstractContextManager[Hold]:
+        """Hold the user for one decision."""
+        ...
 
     def state(self, user_key: str) -> RespectState:
         """The user's current state (an empty state for a new user)."""
@@ -96,24 +125,46 @@ class RespectStore(Protocol):
 
 
 @dataclass
+class _MemoryHold:
+    store: InMemoryRespectStore
+    user_key: str
+    state: RespectState
+
+    def record(
+        self, decision: Decision, session_id: str, context: SessionContext, at: datetime
+    ) -> None:
+        if decision.offer_id is not None:
+            self.store._record_exposure(self.user_key, Exposure(decision.offer_id, session_id, at))
+
+
+@dataclass
 class InMemoryRespectStore:
     """A thread-safe respect store in a dict, for tests and in-process runs."""
 
     _states: dict[str, RespectState] = field(default_factory=lambda: defaultdict(RespectState))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def state(self, user_key: str) -> RespectState:
         """The user's current state."""
         with self._lock:
             return self._states[user_key]
 
+    @contextmanager
+    def hold(self, user_key: str, now: datetime) -> Iterator[_MemoryHold]:
+        """Hold the whole store (it is in memory; contention is not a concern)."""
+        with self._lock:
+            yield _MemoryHold(self, user_key, self._states[user_key])
+
     def record_exposure(self, user_key: str, exposure: Exposure) -> None:
         """Remember an exposure and forget the ones too old to matter."""
         with self._lock:
-            state = self._states[user_key]
-            horizon = exposure.at - EXPOSURE_MEMORY
-            kept = tuple(e for e in state.exposures if e.at >= horizon)
-            self._states[user_key] = replace(state, exposures=(*kept, exposure))
+            self._record_exposure(user_key, exposure)
+
+    def _record_exposure(self, user_key: str, exposure: Exposure) -> None:
+        state = self._states[user_key]
+        horizon = exposure.at - EXPOSURE_MEMORY
+        kept = tuple(e for e in state.exposures if e.at >= horizon)
+        self._states[user_key] = replace(state, exposures=(*kept, exposure))
 
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
         """Remember a "Not now" (kept for good: it decides when an offer retires)."""

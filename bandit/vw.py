@@ -179,6 +179,9 @@ class VWPolicy(Policy):
         examples = self.examples(features, actions)
         with self._lock:
             pmf = np.asarray(self._workspace.predict(examples), dtype=np.float64)
+        if self.settings.exploration == "regcb":
+            # RegCB-Opt marks every action tied at the optimistic bound with 1: split evenly.
+            pmf = pmf / pmf.sum()
         return pmf, pmf
 
     def _learn(
@@ -202,6 +205,11 @@ class VWPolicy(Policy):
         model = directory / MODEL_FILE
         if not model.is_file():
             raise ValueError(f"missing {MODEL_FILE}")
+        try:
+            # A list, not a string: VW splits a string on spaces, and paths may contain them.
+            workspace = vowpalwabbit.Workspace(arg_list=["--quiet", "-i", str(model)])
+        except RuntimeError as exc:
+            raise ValueError(f"{MODEL_FILE} is not a readable VW model: {exc}") from exc
         with self._lock:
             self._workspace.finish()
-            self._workspace = vowpalwabbit.Workspace(f"--quiet -i {model}")
+            self._workspace = workspace

@@ -21,6 +21,9 @@ from bandit.catalog import NO_OFFER, Catalog, Offer
 from bandit.errors import ConfigError, Problem
 from bandit.lint import lint_offer
 
+#: The longest rest any cooldown asks for: longer is as good as forever, and would overflow dates.
+MAX_COOLDOWN = timedelta(days=365 * 100)
+
 Level = Annotated[int, Field(ge=0, le=10)]
 Bar = Annotated[float, Field(gt=0.0, le=1.0)]
 
@@ -61,13 +64,17 @@ class RespectRules(_Section):
 
     def offer_cooldown(self, dismissals: int) -> timedelta:
         """Cooldown after the n-th dismissal of one offer: escalates with each "Not now"."""
-        factor = self.cooldown_escalation ** max(dismissals - 1, 0)
-        return timedelta(hours=self.offer_cooldown_hours * factor)
+        try:
+            hours = self.offer_cooldown_hours * self.cooldown_escalation ** max(dismissals - 1, 0)
+        except OverflowError:
+            return MAX_COOLDOWN
+        return timedelta(hours=min(hours, MAX_COOLDOWN / timedelta(hours=1)))
 
     @property
     def global_cooldown(self) -> timedelta:
         """Quiet time for every offer after any dismissal."""
-        return timedelta(minutes=self.global_cooldown_minutes)
+        minutes = min(self.global_cooldown_minutes, MAX_COOLDOWN / timedelta(minutes=1))
+        return timedelta(minutes=minutes)
 
 
 class RewardMapping(_Section):

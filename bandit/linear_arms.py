@@ -57,8 +57,14 @@ class LinearArms:
 
     def load(self, directory: Path) -> None:
         """Read statistics written by :meth:`save`."""
-        try:
-            with np.load(directory / STATE_FILE, allow_pickle=False) as data:
+        # The file is opened here, not by np.load, so a corrupt archive cannot leak the handle.
+        with open(directory / STATE_FILE, "rb") as handle:
+            try:
+                data = np.load(handle, allow_pickle=False)
+            except zipfile.BadZipFile as exc:
+                # A truncated or overwritten archive: report it like any other unreadable state.
+                raise ValueError(f"{STATE_FILE} is not a readable archive: {exc}") from exc
+            with data:
                 for key in data.files:
                     part, action = key.split("/", 1)
                     target = self._inverse if part == "inverse" else self._b
@@ -67,6 +73,3 @@ class LinearArms:
                     if array.shape != expected:
                         raise ValueError(f"{key} has shape {array.shape}, expected {expected}")
                     target[action] = array
-        except zipfile.BadZipFile as exc:
-            # A truncated or overwritten archive: report it like any other unreadable state.
-            raise ValueError(f"{STATE_FILE} is not a readable archive: {exc}") from exc

@@ -111,10 +111,6 @@ class RespectStore(Protocol):
         """The user's current state (an empty state for a new user)."""
         ...
 
-    def record_exposure(self, user_key: str, exposure: Exposure) -> None:
-        """Remember that an offer was chosen for the user."""
-        ...
-
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
         """Remember a "Not now"; it starts the cooldowns."""
         ...

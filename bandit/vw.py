@@ -7,6 +7,7 @@ safe to share between threads, so every call into it holds one lock.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ from bandit.policy import FloatArray, Policy
 from features import Features
 
 MODEL_FILE = "model.vw"
+#: SHA-256 of the saved model, checked on load.
+DIGEST_FILE = "model.vw.sha256"
 
 #: Feature namespace -> VW namespace letter. Interactions in the config use these letters.
 NAMESPACE_LETTERS: Mapping[str, str] = {
@@ -200,11 +203,17 @@ class VWPolicy(Policy):
     def _save_state(self, directory: Path) -> None:
         with self._lock:
             self._workspace.save(str(directory / MODEL_FILE))
+        digest = hashlib.sha256((directory / MODEL_FILE).read_bytes()).hexdigest()
+        (directory / DIGEST_FILE).write_text(digest + "\n")
 
     def _load_state(self, directory: Path) -> None:
         model = directory / MODEL_FILE
         if not model.is_file():
             raise ValueError(f"missing {MODEL_FILE}")
+        # VW reads a truncated model without complaint and decides differently; the digest won't.
+        expected = (directory / DIGEST_FILE).read_text().strip()
+        if hashlib.sha256(model.read_bytes()).hexdigest() != expected:
+            raise ValueError(f"{MODEL_FILE} does not match {DIGEST_FILE}: truncated or altered")
         try:
             # A list, not a string: VW splits a string on spaces, and paths may contain them.
             workspace = vowpalwabbit.Workspace(arg_list=["--quiet", "-i", str(model)])

@@ -28,8 +28,11 @@ def to_matrix(rows: Iterable[Features], width: int = DEFAULT_WIDTH) -> NDArray[n
     Hashing keeps the width fixed when clients add new free-form features, so a
     fitted model never has to be rebuilt because a column appeared.
     """
+    flats = [flat(row) for row in rows]
+    if not flats:  # the hasher refuses an empty sequence; no rows is a (0, width) matrix
+        return np.zeros((0, width), dtype=np.float64)
     hasher = FeatureHasher(n_features=width, input_type="dict", alternate_sign=False)
-    sparse = hasher.transform(flat(row) for row in rows)
+    sparse = hasher.transform(flats)
     return cast(NDArray[np.float64], np.asarray(sparse.toarray(), dtype=np.float64))
 
 

@@ -292,7 +292,11 @@ class SqlStore:
         """
         now = now or utcnow()
         with self._write() as conn:
-            row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+            query = select(decisions).where(decisions.c.id == decision_id)
+            if self.dialect == "postgresql":
+                # Serialise events of one decision: the check-then-insert below must not race.
+                query = query.with_for_update()
+            row = conn.execute(query).first()
             if row is None:
                 raise UnknownDecision(decision_id)
             if kind in OFFER_EVENTS and row.offer_id is None:
@@ -403,6 +407,17 @@ class SqlStore:
                 .limit(limit)
             ).all()
             return [self._record(conn, row) for row in rows]
+
+    def closed_after(self, seq: int) -> int:
+        """How many closed decisions lie after ``seq`` (the learner's lag)."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        decisions.c.seq > seq, decisions.c.status != Status.OPEN
+                    )
+                ).scalar_one()
+            )
 
     def counts(self) -> dict[str, int]:
         """Decisions by status, for readiness and metrics."""

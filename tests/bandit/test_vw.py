@@ -1,0 +1,267 @@
+"""The Vowpal Wabbit adapter: its text format and command line, pinned as golden strings."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import pytest
+
+from bandit import (
+    NO_OFFER,
+    Catalog,
+    Eligibility,
+    PolicySettings,
+    RewardMapping,
+    TactfulConfig,
+    VWPolicy,
+    make_policy,
+)
+from bandit.vw import offer_line, shared_line, vw_arguments
+from features import Features, Moment, extract
+from tests.builders import context
+
+SHARED = (
+    "shared |M moment=limit_hit |I limit_reached:0.5 limit_reached_storage:0.5 |T stage=idle"
+    " |A plan=team seats:1.38629 tenure:2.3979 |P placement=editor"
+    " |C cat.theme=dark num.docs:2.5 |H never_dismissed never_offered"
+)
+STORAGE = (
+    "|O id=storage_200 format=inline level=0 ambition=add_on"
+    " intent=limit_reached_storage intent=upload_completed"
+)
+
+
+def storage_half_full() -> Features:
+    """A team user at half their storage, with one client number and one client category."""
+    return extract(
+        context(
+            signals=[{"kind": "limit_reached", "limit": "storage", "usage": 0.5}],
+            account={"plan": "team", "seats": 3, "tenure_days": 10},
+            numeric={"docs": 2.5},
+            categorical={"theme": "dark"},
+        )
+    )
+
+
+def with_client_names(values: dict[str, float]) -> Features:
+    """Features whose client namespace holds arbitrary names (as a replayed log might)."""
+    return Features(
+        moment=Moment.IDLE,
+        intents=MappingProxyType({}),
+        namespaces=MappingProxyType({"client": MappingProxyType(values)}),
+    )
+
+
+# --- the shared (context) line ------------------------------------------------------------
+
+
+def test_shared_line_of_a_fixed_context() -> None:
+    assert shared_line(storage_half_full()) == SHARED
+
+
+def test_shared_line_drops_zero_features_and_empty_namespaces() -> None:
+    assert shared_line(with_client_names({"gone": 0.0})) == "shared"
+
+
+def test_shared_line_writes_a_value_of_one_as_a_bare_name() -> None:
+    assert shared_line(with_client_names({"flag": 1.0, "score": 0.25})) == (
+        "shared |C flag score:0.25"
+    )
+
+
+def test_shared_line_sanitizes_spaces_colons_and_bars_in_names() -> None:
+    assert shared_line(with_client_names({"a b:c|d\te": 2.0})) == "shared |C a_b_c_d_e:2"
+
+
+def test_shared_line_puts_an_unknown_namespace_with_the_client_features() -> None:
+    features = Features(
+        moment=Moment.IDLE,
+        intents=MappingProxyType({}),
+        namespaces=MappingProxyType({"weather": MappingProxyType({"sunny": 1.0})}),
+    )
+    assert shared_line(features) == "shared |C sunny"
+
+
+# --- action lines ---------------------------------------------------------------------------
+
+
+def test_offer_line_describes_a_catalog_offer_by_its_attributes(catalog: Catalog) -> None:
+    offer = catalog["storage_200"]
+    assert offer_line(offer, offer.id, catalog.level(offer)) == STORAGE
+
+
+def test_offer_line_of_a_plan_change_lists_every_intent_sorted(catalog: Catalog) -> None:
+    offer = catalog["pro_plan"]
+    assert offer_line(offer, offer.id, catalog.level(offer)) == (
+        "|O id=pro_plan format=modal level=3 ambition=plan_change"
+        " intent=limit_reached intent=solo_success intent=task_completed"
+    )
+
+
+def test_offer_line_of_an_unknown_id_is_the_id_alone() -> None:
+    assert offer_line(None, "retired_offer") == "|O id=retired_offer"
+
+
+def test_offer_line_sanitizes_an_unknown_id() -> None:
+    assert offer_line(None, "old offer|x:y") == "|O id=old_offer_x_y"
+
+
+def test_no_offer_is_described_by_its_id(catalog: Catalog) -> None:
+    lines = VWPolicy(catalog=catalog).examples(storage_half_full(), (NO_OFFER,))
+    assert lines == [SHARED, "|O id=no_offer"]
+
+
+# --- labelled examples ----------------------------------------------------------------------
+
+
+def test_labelled_example_marks_only_the_chosen_line_with_cost_and_probability(
+    catalog: Catalog,
+) -> None:
+    policy = VWPolicy(catalog=catalog)
+    lines = policy.examples(storage_half_full(), (NO_OFFER, "storage_200"), label=(1, -1.0, 0.25))
+    assert lines == [SHARED, "|O id=no_offer", f"0:-1:0.25 {STORAGE}"]
+
+
+def test_label_values_are_written_with_six_significant_digits(catalog: Catalog) -> None:
+    policy = VWPolicy(catalog=catalog)
+    lines = policy.examples(storage_half_full(), (NO_OFFER, "storage_200"), label=(0, 0.1, 1 / 3))
+    assert lines[1] == "0:0.1:0.333333 |O id=no_offer"
+
+
+def test_learning_a_positive_reward_makes_the_offer_preferred(catalog: Catalog) -> None:
+    # cost = -reward: a reward of +1 must lower the offer's cost, so VW comes to prefer it.
+    policy = VWPolicy({"exploration": "epsilon", "epsilon": 0.1}, catalog=catalog)
+    actions = Eligibility((NO_OFFER, "storage_200"))
+    for i in range(30):
+        decision = policy.decide(storage_half_full(), actions, decision_id=f"d-{i}")
+        policy.learn(decision, 1.0 if decision.chosen == "storage_200" else 0.0)
+    pmf = policy.decide(storage_half_full(), actions, decision_id="probe").pmf
+    assert pmf["storage_200"] > pmf[NO_OFFER]
+
+
+def test_learning_a_negative_reward_makes_the_offer_avoided(catalog: Catalog) -> None:
+    policy = VWPolicy({"exploration": "epsilon", "epsilon": 0.1}, catalog=catalog)
+    actions = Eligibility((NO_OFFER, "storage_200"))
+    for i in range(30):
+        decision = policy.decide(storage_half_full(), actions, decision_id=f"d-{i}")
+        policy.learn(decision, -1.0 if decision.chosen == "storage_200" else 0.0)
+    pmf = policy.decide(storage_half_full(), actions, decision_id="probe").pmf
+    assert pmf[NO_OFFER] > pmf["storage_200"]
+
+
+# --- the command line -----------------------------------------------------------------------
+
+COMMON = "--cb_type mtr -b 18 -l 0.5 --power_t 0.5 --random_seed 7 -q MO --cubic IAO --quiet"
+
+
+@pytest.mark.parametrize(
+    ("exploration", "expected"),
+    [
+        ("epsilon", f"--cb_explore_adf --epsilon 0.05 {COMMON}"),
+        ("softmax", f"--cb_explore_adf --softmax --lambda 10.0 {COMMON}"),
+        ("bag", f"--cb_explore_adf --bag 5 --epsilon 0.05 {COMMON}"),
+        ("cover", f"--cb_explore_adf --cover 4 {COMMON}"),
+        ("regcb", f"--cb_explore_adf --regcbopt {COMMON} --cb_min_cost -2.0 --cb_max_cost 1.1"),
+        (
+            "squarecb",
+            f"--cb_explore_adf --squarecb --gamma_scale 10.0 {COMMON}"
+            " --cb_min_cost -2.0 --cb_max_cost 1.1",
+        ),
+    ],
+)
+def test_vw_arguments_for_each_exploration(exploration: str, expected: str) -> None:
+    settings = PolicySettings.model_validate(
+        {"exploration": exploration, "interactions": ["MO", "IAO"], "seed": 7}
+    )
+    assert vw_arguments(settings, (-2.0, 1.1)) == expected
+
+
+def test_vw_arguments_carry_every_tuned_setting() -> None:
+    settings = PolicySettings(
+        epsilon=0.2,
+        interactions=["PO"],
+        learning_rate=0.1,
+        power_t=0.0,
+        cb_type="dr",
+        bits=20,
+        seed=3,
+    )
+    assert vw_arguments(settings, (-1.0, 1.0)) == (
+        "--cb_explore_adf --epsilon 0.2 --cb_type dr -b 20 -l 0.1 --power_t 0.0"
+        " --random_seed 3 -q PO --quiet"
+    )
+
+
+# --- the configured policy ------------------------------------------------------------------
+
+
+def test_make_policy_takes_its_cost_range_from_the_reward_mapping(config: TactfulConfig) -> None:
+    # Summed rewards in the example run from -1.1 (dismissed, then opted out) to 2.0
+    # (accepted, then converted); costs are their negation.
+    assert make_policy(config).cost_range == (-2.0, 1.1)
+
+
+def test_make_policy_cost_range_follows_an_earliest_event_mapping(config: TactfulConfig) -> None:
+    reward = RewardMapping(accepted=3.0, opted_out=-2.0, aggregation="earliest")
+    assert make_policy(config.model_copy(update={"reward": reward})).cost_range == (-3.0, 2.0)
+
+
+@pytest.mark.parametrize("exploration", ["regcb", "squarecb"])
+def test_make_policy_gives_confidence_bound_explorers_the_cost_range(
+    config: TactfulConfig, exploration: str
+) -> None:
+    policy_settings = config.policy.model_copy(update={"exploration": exploration})
+    policy = make_policy(config.model_copy(update={"policy": policy_settings}))
+    assert policy.arguments.endswith("--cb_min_cost -2.0 --cb_max_cost 1.1")
+
+
+def test_make_policy_uses_the_configured_settings(config: TactfulConfig) -> None:
+    assert make_policy(config).settings == config.policy
+
+
+def test_make_policy_binds_the_configured_catalog(config: TactfulConfig) -> None:
+    policy = make_policy(config)
+    assert policy.catalog is not None
+    assert policy.catalog.version == config.catalog().version
+
+
+# --- per-offer lines, cached per catalog version -------------------------------------------
+
+
+def with_storage_as(catalog: Catalog, format_name: str) -> Catalog:
+    """The catalog with storage_200 moved to another format: a new catalog version."""
+    offers = [
+        offer.model_copy(update={"format": format_name}) if offer.id == "storage_200" else offer
+        for offer in catalog
+    ]
+    return Catalog(offers, catalog.formats)
+
+
+def storage_line(policy: VWPolicy) -> str:
+    return policy.examples(storage_half_full(), (NO_OFFER, "storage_200"))[2]
+
+
+def test_offer_lines_are_reused_within_a_catalog_version(catalog: Catalog) -> None:
+    policy = VWPolicy(catalog=catalog)
+    assert storage_line(policy) is storage_line(policy)
+
+
+def test_an_equal_catalog_keeps_the_cached_lines(catalog: Catalog) -> None:
+    policy = VWPolicy(catalog=catalog)
+    first = storage_line(policy)
+    policy.catalog = Catalog(list(catalog), catalog.formats)
+    assert storage_line(policy) is first
+
+
+def test_a_new_catalog_version_rebuilds_the_offer_lines(catalog: Catalog) -> None:
+    policy = VWPolicy(catalog=catalog)
+    storage_line(policy)
+    policy.catalog = with_storage_as(catalog, "banner")
+    assert storage_line(policy) == STORAGE.replace("format=inline level=0", "format=banner level=1")
+
+
+def test_an_offer_dropped_from_the_catalog_is_described_by_id(catalog: Catalog) -> None:
+    policy = VWPolicy(catalog=catalog)
+    storage_line(policy)
+    policy.catalog = Catalog([o for o in catalog if o.id != "storage_200"], catalog.formats)
+    assert storage_line(policy) == "|O id=storage_200"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 
 from bandit import ConfigError, load_config
 from serving.demo import run_journey
@@ -14,6 +16,8 @@ from serving.settings import Settings
 app = typer.Typer(help="tactful: offers that land as service, not pressure.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Work with offer catalogs.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+windows_app = typer.Typer(help="Reward windows.", no_args_is_help=True)
+app.add_typer(windows_app, name="windows")
 
 ConfigOption = Annotated[
     Path | None,
@@ -50,3 +54,64 @@ def demo(config: ConfigOption = None) -> None:
         raise typer.Exit(code=1) from None
     typer.echo(f"tactful demo on {path} (catalog {deployment.catalog().version})\n")
     run_journey(deployment, echo=typer.echo)
+
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="SQLAlchemy URL (default: $TACTFUL_DATABASE_URL or sqlite)."
+    ),
+]
+
+
+def _export_settings(config: Path | None, database_url: str | None) -> Settings:
+    """Apply command-line overrides as TACTFUL_* variables so every worker process sees them."""
+    if config is not None:
+        os.environ["TACTFUL_CONFIG"] = str(config)
+    if database_url is not None:
+        os.environ["TACTFUL_DATABASE_URL"] = database_url
+    return Settings()
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+) -> None:
+    """Run the decision service (FastAPI on uvicorn)."""
+    settings = _export_settings(config, database_url)
+    try:
+        load_config(settings.config_path())
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
+    uvicorn.run(
+        "serving.app:factory",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@windows_app.command("close")
+def windows_close(
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    force: Annotated[bool, typer.Option(help="Close every open window, due or not.")] = False,
+) -> None:
+    """Close due reward windows now and join their rewards."""
+    from bandit.storage import SqlStore
+
+    settings = _export_settings(config, database_url)
+    deployment = load_config(settings.config_path())
+    store = SqlStore(settings.database_url, deployment.reward)
+    try:
+        typer.echo(f"closed {store.close_windows(force=force)} reward window(s)")
+    finally:
+        store.close()

@@ -1,0 +1,164 @@
+"""The app factory and its lifespan: load the config, open the store, start the learner."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bandit import load_config
+from bandit.storage import SqlStore
+from serving import errors
+from serving.learner import Learner
+from serving.logs import configure, decision_id_var
+from serving.metrics import Metrics
+from serving.routers import admin, decisions, health, offers, users
+from serving.service import Service
+from serving.settings import INSECURE_DEV_SECRET, Settings
+
+log = logging.getLogger("tactful.app")
+
+DESCRIPTION = """
+tactful decides, at each decision point, which offer to show, or none. Respect rules
+are applied before the policy chooses, so no decision ever breaks them. Admin routes
+and the MLflow UI are private: keep them off the public network.
+"""
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with a JSON 413, before parsing them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = b'{"error":"request body too large","detail":"limit is %d bytes"}' % self.limit
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Timing:
+    """Record each request's latency by route template, and reset the log context."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        decision_id_var.set(None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            self.metrics.request_seconds.labels(route=name).observe(time.perf_counter() - started)
+
+
+def _warn_if_open(settings: Settings) -> None:
+    if settings.open_access:
+        log.warning(
+            "NO API KEYS CONFIGURED: every route, admin included, is open to anyone who can "
+            "reach this port. Set TACTFUL_CLIENT_KEYS and TACTFUL_ADMIN_KEYS outside local demos."
+        )
+    if settings.user_key_secret.get_secret_value() == INSECURE_DEV_SECRET:
+        log.warning(
+            "TACTFUL_USER_KEY_SECRET is not set: user ids are hashed with a public default key."
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service. With no settings, they are read from ``TACTFUL_*`` variables."""
+    settings = settings or Settings()
+    configure(settings.log_level)
+    config = load_config(settings.config_path())  # a bad config stops start-up here
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = SqlStore(settings.database_url, config.reward)
+        service = Service(settings, config, store, metrics)
+        learner = Learner(service)
+        app.state.service = service
+        app.state.learner = learner
+        _warn_if_open(settings)
+        learner.start()
+        log.info(
+            "tactful ready",
+            extra={"fields": {"catalog": service.catalog.version, "store": store.dialect}},
+        )
+        try:
+            yield
+        finally:
+            learner.stop()
+            store.close()
+
+    app = FastAPI(
+        title="tactful",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "decisions", "description": "Decision points and their outcomes."},
+            {"name": "users", "description": "User preferences."},
+            {"name": "offers", "description": "The catalog."},
+            {"name": "admin", "description": "Private: needs an admin key."},
+            {"name": "health", "description": "Liveness, readiness, metrics."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    errors.install(app)
+    for module in (decisions, users, offers, admin, health):
+        app.include_router(module.router)
+    app.add_middleware(Timing, metrics=metrics)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def factory() -> Any:
+    """Entry point for ``uvicorn --factory serving.app:factory`` (settings from the environment)."""
+    return create_app()

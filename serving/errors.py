@@ -1,0 +1,69 @@
+"""Domain errors mapped to HTTP, in one place. Every error response is JSON, with no trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bandit import ContradictoryEvent, UnknownDecision, UnknownOffer
+
+log = logging.getLogger("tactful.errors")
+
+
+def error(code: int, message: str, detail: object | None = None) -> JSONResponse:
+    """The one error body shape: ``{"error": ..., "detail": ...}``."""
+    return JSONResponse({"error": message, "detail": detail}, status_code=code)
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers on ``app``."""
+
+    @app.exception_handler(UnknownDecision)
+    async def _unknown_decision(request: Request, exc: UnknownDecision) -> JSONResponse:
+        request.app.state.metrics.rejected_ids.inc()
+        return error(status.HTTP_404_NOT_FOUND, "unknown decision", str(exc))
+
+    @app.exception_handler(ContradictoryEvent)
+    async def _contradiction(request: Request, exc: ContradictoryEvent) -> JSONResponse:
+        return error(status.HTTP_409_CONFLICT, "event contradicts the decision", str(exc))
+
+    @app.exception_handler(UnknownOffer)
+    async def _unknown_offer(request: Request, exc: UnknownOffer) -> JSONResponse:
+        return error(status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown offer", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return error(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid request", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = error(exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def _store_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("store unavailable", extra={"fields": {"error": type(exc).__name__}})
+        response = error(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "store unavailable",
+            "the decision store cannot be reached; show no offer and retry later",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error")

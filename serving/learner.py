@@ -1,0 +1,137 @@
+"""The online learner: one per deployment, elected through a lease in the database.
+
+The holder closes due reward windows, learns from finished decisions in log
+order and checkpoints the model with the log position it has reached. Every
+other process only decides, and swaps in the holder's checkpoints as they come.
+A new holder starts from the last checkpoint and replays what came after it, so
+each finished decision is learned exactly once by the model that serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from bandit import make_policy
+from bandit.artifact import dump_policy
+from bandit.storage import Checkpoint
+from serving.service import Service
+
+log = logging.getLogger("tactful.learner")
+LEASE = "learner"
+BATCH = 500
+
+
+class Learner:
+    """Runs in a background thread of each server process; at most one is active."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.active = False
+        self.cursor = 0
+        self.learned_since_checkpoint = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_refresh = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background loop."""
+        self._thread = threading.Thread(target=self._run, name="tactful-learner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop, checkpoint what was learned and hand the lease back."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self.active:
+            self.checkpoint()
+            self.service.store.release_lease(LEASE, self.holder)
+            self.active = False
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the loop must survive a store outage; it retries next tick
+                log.exception("learner tick failed")
+            self._stop.wait(self.settings.learner_poll_seconds)
+
+    # -- one round ------------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Hold or seek the lease, then learn (holder) or refresh the model (others)."""
+        ttl = timedelta(seconds=self.settings.lease_seconds)
+        if self.settings.learner and self.service.store.try_lease(LEASE, self.holder, ttl):
+            if not self.active:
+                self._take_over()
+            self.service.metrics.learner_active.set(1)
+            return self.step()
+        if self.active:
+            log.warning("learner lease lost; this process now only decides")
+            self.active = False
+        self.service.metrics.learner_active.set(0)
+        now = time.monotonic()
+        if now - self._last_refresh >= self.settings.checkpoint_poll_seconds:
+            self._last_refresh = now
+            self.service.refresh()
+        return 0
+
+    def _take_over(self) -> None:
+        """Become the learner: resume from the last good checkpoint (or a fresh model)."""
+        service = self.service
+        checkpoint: Checkpoint | None = service.store.latest_checkpoint()
+        policy = service.verified(checkpoint) if checkpoint is not None else None
+        if policy is None or checkpoint is None:
+            policy, self.cursor, checkpoint_id = make_policy(service.config), 0, None
+        else:
+            self.cursor, checkpoint_id = checkpoint.last_seq, checkpoint.id
+        service.swap(policy, checkpoint_id)
+        self.active = True
+        self.learned_since_checkpoint = 0
+        log.info("learner active", extra={"fields": {"holder": self.holder, "cursor": self.cursor}})
+
+    def step(self) -> int:
+        """Close due windows and learn every finished decision after the cursor."""
+        service = self.service
+        service.close_windows(force=False)
+        learned = 0
+        while True:
+            batch = service.store.finished(self.cursor, limit=BATCH)
+            policy = service.serving.policy
+            for finished in batch:
+                if finished.reward is not None:
+                    policy.learn(finished.decision, finished.reward)
+                    learned += 1
+                    self.learned_since_checkpoint += 1
+                self.cursor = finished.seq
+                if self.learned_since_checkpoint >= self.settings.checkpoint_every:
+                    self.checkpoint()
+            if len(batch) < BATCH:
+                break
+        service.metrics.learned.inc(learned)
+        service.metrics.learner_lag.set(service.store.closed_after(self.cursor))
+        return learned
+
+    def checkpoint(self) -> Checkpoint:
+        """Save the serving model with the cursor it has learned up to."""
+        policy = self.service.serving.policy
+        saved = self.service.store.save_checkpoint(policy.version, self.cursor, dump_policy(policy))
+        self.service.serving.checkpoint_id = saved.id
+        self.learned_since_checkpoint = 0
+        log.info(
+            "checkpoint saved",
+            extra={
+                "fields": {"checkpoint": saved.id, "cursor": self.cursor, "version": saved.version}
+            },
+        )
+        return saved

@@ -1,0 +1,77 @@
+"""Decision points and what happened after them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from serving.auth import ClientAccess
+from serving.deps import ServiceDep
+from serving.logs import decision_id_var
+from serving.schemas import (
+    DecisionRecordView,
+    DecisionRequest,
+    DecisionResponse,
+    ErrorBody,
+    EventRequest,
+    EventResponse,
+    FollowUpView,
+    OfferView,
+    explanation_view,
+)
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[ClientAccess])
+DecisionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+@router.post(
+    "",
+    response_model=DecisionResponse,
+    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    summary="Decide which offer to show, or none",
+)
+def decide(body: DecisionRequest, service: ServiceDep) -> DecisionResponse:
+    """Apply the respect rules, let the policy choose, and record the decision durably."""
+    decision = service.decide(body.user_id, body.session_id, body.context, body.renderable)
+    decision_id_var.set(decision.decision_id)
+    offer = service.catalog[decision.offer_id] if decision.offer_id else None
+    return DecisionResponse(
+        decision_id=decision.decision_id,
+        offer=OfferView.of(offer) if offer else None,
+        probability=decision.probability,
+        explored=decision.explored,
+        policy_version=decision.policy_version,
+        explanation=explanation_view(decision.explanation),
+    )
+
+
+@router.post(
+    "/{decision_id}/events",
+    response_model=EventResponse,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    summary="Report what the user did",
+)
+def post_event(decision_id: DecisionId, body: EventRequest, service: ServiceDep) -> EventResponse:
+    """Record an event once; retries are answered with ``duplicate: true``."""
+    decision_id_var.set(decision_id)
+    outcome, follow_up = service.record_event(decision_id, body.kind, body.value)
+    return EventResponse(
+        decision_id=decision_id,
+        kind=outcome.event.kind,
+        at=outcome.event.at,
+        in_window=outcome.event.in_window,
+        duplicate=outcome.duplicate,
+        follow_up=FollowUpView(**follow_up.model_dump()) if follow_up else None,
+    )
+
+
+@router.get(
+    "/{decision_id}",
+    response_model=DecisionRecordView,
+    responses={404: {"model": ErrorBody}},
+    summary="Why did this user see this?",
+)
+def get_decision(decision_id: DecisionId, service: ServiceDep) -> DecisionRecordView:
+    """The full decision record with its events and reward."""
+    return DecisionRecordView.of(service.get(decision_id))

@@ -1,0 +1,40 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
+
+from serving.deps import MetricsDep, ServiceDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(service: ServiceDep) -> JSONResponse:
+    """Ready when the store answers and a model is loaded; otherwise 503 with the reasons."""
+    problems = []
+    try:
+        service.store.ping()
+    except SQLAlchemyError as error:
+        problems.append(f"store unreachable: {type(error).__name__}")
+    version = service.serving.policy.version
+    ready = not problems
+    return JSONResponse(
+        {"ready": ready, "policy_version": version, "problems": problems},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(registry: MetricsDep) -> Response:
+    """Prometheus text format."""
+    return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,17 @@
+"""The catalog as clients see it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from serving.auth import ClientAccess
+from serving.deps import ServiceDep
+from serving.schemas import OfferView
+
+router = APIRouter(prefix="/v1/offers", tags=["offers"], dependencies=[ClientAccess])
+
+
+@router.get("", response_model=list[OfferView])
+def list_offers(service: ServiceDep) -> list[OfferView]:
+    """Every offer in the catalog, rendered as a client would show it."""
+    return [OfferView.of(offer) for offer in service.catalog]

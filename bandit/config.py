@@ -78,9 +78,12 @@ class RespectRules(_Section):
 
 
 class RewardMapping(_Section):
-    """How events inside a decision's reward window become one number."""
+    """How events inside a decision's reward window become one number.
 
-    shown: float = 0.0
+    ``shown`` has no entry: being shown is not an outcome, only what makes the
+    default reward apply (a decision never shown is not learned from).
+    """
+
     accepted: float = 1.0
     converted: float = 1.0
     converted_value_weight: float = Field(
@@ -94,7 +97,7 @@ class RewardMapping(_Section):
 
     def bounds(self) -> tuple[float, float]:
         """Smallest and largest reward one decision can earn (ignoring conversion value)."""
-        terms = [self.shown, self.accepted, self.converted, self.dismissed, self.opted_out]
+        terms = [self.accepted, self.converted, self.dismissed, self.opted_out]
         low = (
             min(self.default, *terms)
             if self.aggregation == "earliest"
@@ -121,7 +124,7 @@ class PolicySettings(_Section):
     cover: int = Field(default=4, ge=1, le=64)
     squarecb_gamma_scale: float = Field(default=10.0, gt=0.0)
     interactions: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$")]] = Field(
-        default_factory=lambda: ["MO", "IO", "AO", "HO", "PO", "CO"],
+        default_factory=lambda: ["MO", "IO", "TO", "AO", "HO", "PO", "CO"],
         description="VW namespace interactions, by first letter (O is the offer).",
     )
     learning_rate: float = Field(default=0.5, gt=0.0, le=100.0)

@@ -63,7 +63,7 @@ class Decider:
     ) -> Eligibility:
         """Apply the respect rules alone, without deciding or recording anything."""
         now = self.clock()
-        state = self.store.state(user_key)
+        state = self.store.state(user_key, now)
         return eligibility(self._situation(state, session_id, context, renderable, now))
 
     def decide(

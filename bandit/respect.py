@@ -107,8 +107,8 @@ class RespectStore(Protocol):
         """Hold the user for one decision."""
         ...
 
-    def state(self, user_key: str) -> RespectState:
-        """The user's current state (an empty state for a new user)."""
+    def state(self, user_key: str, now: datetime | None = None) -> RespectState:
+        """The user's state as of ``now`` (an empty state for a new user)."""
         ...
 
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
@@ -140,8 +140,8 @@ class InMemoryRespectStore:
     _states: dict[str, RespectState] = field(default_factory=lambda: defaultdict(RespectState))
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def state(self, user_key: str) -> RespectState:
-        """The user's current state."""
+    def state(self, user_key: str, now: datetime | None = None) -> RespectState:
+        """The user's current state (memory keeps no history beyond what caps need)."""
         with self._lock:
             return self._states[user_key]
 

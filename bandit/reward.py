@@ -20,6 +20,8 @@ class EventKind(StrEnum):
 
 def event_reward(kind: EventKind, value: float, mapping: RewardMapping) -> float:
     """The reward of one event under the mapping (conversion value weighted in)."""
+    if kind is EventKind.SHOWN:
+        return 0.0
     base = float(getattr(mapping, kind.value))
     return base + mapping.converted_value_weight * value if kind is EventKind.CONVERTED else base
 

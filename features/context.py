@@ -8,6 +8,7 @@ feature. Identity travels next to the context (see ``bandit.respect``), keyed.
 from __future__ import annotations
 
 import math
+import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -15,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_SIGNALS = 64
 MAX_CLIENT_FEATURES = 64
+
+#: Client feature names that would smuggle an identity into the features.
+IDENTIFYING = re.compile(
+    r"^(id|uid|user|username|email|e-?mail|phone|ip|name|session|device)$|(^|[_.\-])(id|uuid|email)$",
+    re.IGNORECASE,
+)
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
@@ -99,6 +106,18 @@ class SessionContext(_Strict):
         for key, number in value.items():
             if not math.isfinite(number):
                 raise ValueError(f"numeric feature {key!r} must be finite")
+        return value
+
+    @field_validator("numeric", "categorical")
+    @classmethod
+    def _anonymous(cls, value: dict[str, object]) -> dict[str, object]:
+        """Identities never become features: refuse client features named like one."""
+        for key in value:
+            if IDENTIFYING.search(key):
+                raise ValueError(
+                    f"client feature {key!r} looks like an identifier; "
+                    "send behaviour, not identity (the user id travels outside the context)"
+                )
         return value
 
 

@@ -34,6 +34,8 @@ from features import SessionContext
 OFFER_EVENTS = frozenset(
     {EventKind.SHOWN, EventKind.ACCEPTED, EventKind.DISMISSED, EventKind.CONVERTED}
 )
+#: Longer than any decision transaction lives; see :meth:`SqlStore.finished`.
+SETTLE = timedelta(seconds=5)
 #: Pairs of events that cannot both be true of one decision.
 CONTRADICTIONS = {EventKind.ACCEPTED: EventKind.DISMISSED, EventKind.DISMISSED: EventKind.ACCEPTED}
 
@@ -376,15 +378,26 @@ class SqlStore:
             if len(batch) < 500:
                 return closed
 
-    def finished(self, after_seq: int, limit: int = 1000) -> list[Finished]:
+    def finished(
+        self,
+        after_seq: int,
+        limit: int = 1000,
+        now: datetime | None = None,
+        settle: timedelta = SETTLE,
+    ) -> list[Finished]:
         """Closed decisions after ``after_seq``, in log order, stopping before any still open.
 
         Stopping at the first open decision is what makes learning exactly-once with a
-        single cursor: nothing behind the cursor can close later.
+        single cursor: nothing behind the cursor can close later. A decision created
+        less than ``settle`` ago also stops the scan, because on PostgreSQL a slower
+        transaction may still commit a lower ``seq`` than one already visible.
         """
+        now = now or utcnow()
         with self.engine.connect() as conn:
             first_open = conn.execute(
-                select(func.min(decisions.c.seq)).where(decisions.c.status == Status.OPEN)
+                select(func.min(decisions.c.seq)).where(
+                    (decisions.c.status == Status.OPEN) | (decisions.c.created_at > now - settle)
+                )
             ).scalar_one_or_none()
             conditions = [decisions.c.seq > after_seq]
             if first_open is not None:

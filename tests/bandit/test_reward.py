@@ -13,7 +13,6 @@ DISMISSED = (EventKind.DISMISSED, 0.0)
 OPTED_OUT = (EventKind.OPTED_OUT, 0.0)
 
 MAPPING = RewardMapping(
-    shown=0.0,
     accepted=1.0,
     converted=2.0,
     converted_value_weight=0.0,

@@ -169,3 +169,16 @@ def test_context_is_immutable() -> None:
 def test_negative_history_count_is_refused() -> None:
     with pytest.raises(ValidationError, match="dismissals"):
         History(dismissals=-1)
+
+
+@pytest.mark.parametrize("key", ["user_id", "email", "id", "account-id", "session", "device.uuid"])
+def test_client_feature_named_like_an_identifier_is_refused(key: str) -> None:
+    with pytest.raises(ValidationError, match="looks like an identifier"):
+        SessionContext.model_validate({"placement": "editor", "categorical": {key: "x"}})
+
+
+@pytest.mark.parametrize("key", ["plan_tier", "team.size", "video", "paid"])
+def test_client_feature_with_a_behavioural_name_is_accepted(key: str) -> None:
+    context = SessionContext.model_validate({"placement": "editor", "numeric": {key: 1.0}})
+
+    assert context.numeric == {key: 1.0}

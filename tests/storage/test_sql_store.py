@@ -622,3 +622,19 @@ def test_leases_of_different_names_are_independent(store: SqlStore) -> None:
     store.try_lease("learner", "a", TTL, NOW)
 
     assert store.try_lease("janitor", "b", TTL, NOW)
+
+
+def test_finished_waits_until_recent_decisions_have_settled(
+    decider: Decider, store: SqlStore
+) -> None:
+    """A decision younger than the settle time stops the scan even when it is closed.
+
+    On PostgreSQL a slower transaction may still commit a lower seq; learning past a
+    fresh decision could skip it for good.
+    """
+    decide_nothing(decider, NOTHING)
+    store.close_windows(NOW, force=True)
+
+    assert store.finished(after_seq=0, now=NOW + timedelta(seconds=1)) == []
+    settled = store.finished(after_seq=0, now=NOW + timedelta(minutes=1))
+    assert [f.decision.decision_id for f in settled] == [NOTHING]

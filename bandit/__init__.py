@@ -24,6 +24,7 @@ from bandit.errors import (
 )
 from bandit.factory import make_policy
 from bandit.linucb import LinUCB
+from bandit.never import NeverOffer
 from bandit.policy import Policy
 from bandit.respect import (
     Dismissal,
@@ -56,6 +57,7 @@ __all__ = [
     "IncompatibleModel",
     "InvalidPolicyOutput",
     "LinUCB",
+    "NeverOffer",
     "Offer",
     "Policy",
     "PolicySettings",

@@ -103,6 +103,11 @@ class Policy(ABC):
     ) -> None:
         """Update from one logged outcome (a higher reward is better)."""
 
+    def probabilities(self, features: Features, actions: tuple[str, ...]) -> FloatArray:
+        """The validated pmf over ``actions`` without sampling (for off-policy evaluation)."""
+        raw, _scores = self._pmf(features, actions)
+        return validated(raw, len(actions))
+
     def decide(
         self, features: Features, eligibility: Eligibility, *, decision_id: str | None = None
     ) -> Decision:

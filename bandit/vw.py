@@ -8,9 +8,11 @@ safe to share between threads, so every call into it holds one lock.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +21,7 @@ import vowpalwabbit
 
 from bandit.catalog import Catalog, Offer
 from bandit.config import PolicySettings
+from bandit.decision import Decision
 from bandit.policy import FloatArray, Policy
 from features import Features
 
@@ -200,6 +203,22 @@ class VWPolicy(Policy):
         with self._lock:
             self._workspace.learn(examples)
 
+    def fit_file(self, path: Path, passes: int = 1) -> VWPolicy:
+        """Train from a file of labelled multi-line examples with VW's own driver loop.
+
+        Much faster than one ``learn`` call per example from Python; the file is what
+        :meth:`examples` writes, one blank line between examples. Replaces the model.
+        """
+        args = [*self.arguments.split(), "--data", str(path), "--passes", str(passes)]
+        if passes > 1:
+            args += ["--cache_file", f"{path}.cache", "--kill_cache", "--holdout_off"]
+        workspace = vowpalwabbit.Workspace(arg_list=args)
+        workspace.run_parser()
+        with self._lock:
+            self._workspace.finish()
+            self._workspace = workspace
+        return self
+
     def _save_state(self, directory: Path) -> None:
         with self._lock:
             self._workspace.save(str(directory / MODEL_FILE))
@@ -222,3 +241,115 @@ class VWPolicy(Policy):
         with self._lock:
             self._workspace.finish()
             self._workspace = workspace
+
+
+# --- Decision Service JSON (DSJSON) export ---------------------------------------------------
+
+#: The DSJSON schema version VW's ``--dsjson`` reader and the Decision Service write.
+DSJSON_VERSION = "1"
+#: VW's JSON reader treats keys starting with this as metadata, never as features.
+_JSON_RESERVED = "_"
+
+
+def text_namespaces(line: str) -> dict[str, dict[str, float]]:
+    """The namespaces of one line of VW text, as ``{letter: {feature: value}}``.
+
+    DSJSON features are read back from the very text lines the policy learns from,
+    so an export cannot drift from :func:`shared_line` and :func:`offer_line`:
+    names are already sanitised (no spaces, colons or bars) and values already
+    rounded exactly as VW sees them. Two groups with one letter merge, as VW does.
+    """
+    namespaces: dict[str, dict[str, float]] = {}
+    for group in line.split("|")[1:]:
+        letter, *tokens = group.split()
+        values = namespaces.setdefault(letter, {})
+        for token in tokens:
+            name, _, value = token.partition(":")
+            if name.startswith(_JSON_RESERVED):
+                raise ValueError(f"feature {name!r}: VW's JSON reader would drop it silently")
+            values[name] = float(value) if value else 1.0
+    return namespaces
+
+
+def _action_namespaces(catalog: Catalog | None, offer_id: str) -> dict[str, dict[str, float]]:
+    """One action's features, described by the catalog exactly as ``VWPolicy`` describes it."""
+    if catalog is not None and offer_id in catalog:
+        offer = catalog[offer_id]
+        return text_namespaces(offer_line(offer, offer_id, catalog.level(offer)))
+    return text_namespaces(offer_line(None, offer_id))
+
+
+def _rounded(value: float) -> float:
+    """A label number rounded as the text format writes it, so both formats teach the same."""
+    return float(_value(value))
+
+
+def _timestamp(at: datetime) -> str:
+    """UTC in the Decision Service's ``...Z`` form."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def dsjson_ranking(chosen: int, n_actions: int) -> list[int]:
+    """DSJSON's ``a``: 1-based action ids, the chosen one first, then the rest in logged order."""
+    return [chosen + 1, *(i + 1 for i in range(n_actions) if i != chosen)]
+
+
+def dsjson_record(
+    decision: Decision,
+    reward: float | None,
+    catalog: Catalog | None,
+    *,
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """The DSJSON object of one closed decision (see :func:`dsjson_line`)."""
+    actions = decision.actions
+    chosen = decision.chosen_index
+    ranking = dsjson_ranking(chosen, len(actions))
+    probabilities = [_rounded(decision.pmf[actions[i - 1]]) for i in ranking]
+    record: dict[str, Any] = {}
+    if reward is None:
+        record["_skipLearn"] = True
+    else:
+        record["_label_cost"] = _rounded(-reward)
+        record["_label_probability"] = probabilities[0]
+        record["_label_Action"] = chosen + 1
+        record["_labelIndex"] = chosen
+    if timestamp is not None:
+        record["Timestamp"] = _timestamp(timestamp)
+    shared: dict[str, Any] = dict(text_namespaces(shared_line(decision.features)))
+    shared["_multi"] = [_action_namespaces(catalog, action) for action in actions]
+    record.update(
+        {
+            "Version": DSJSON_VERSION,
+            "EventId": decision.decision_id,
+            "a": ranking,
+            "c": shared,
+            "p": probabilities,
+            "VWState": {"m": decision.policy_version},
+        }
+    )
+    return record
+
+
+def dsjson_line(
+    decision: Decision,
+    reward: float | None,
+    catalog: Catalog | None,
+    *,
+    timestamp: datetime | None = None,
+) -> str:
+    """One line of Decision Service JSON, as VW's ``--dsjson --cb_explore_adf`` reads it.
+
+    VW's own tools (and anyone else's) can then train, evaluate off-policy or audit
+    from tactful's log. The features are those :class:`VWPolicy` learns from:
+    ``c`` holds the shared namespaces, ``_multi`` one object per eligible action in
+    logged order. The label follows the policy's convention (``cost = -reward``,
+    ``_labelIndex`` 0-based, ``_label_Action`` 1-based); ``a`` and ``p`` list the
+    actions chosen-first with their probabilities, as the Decision Service does.
+
+    A decision without a reward (its offer was never shown) carries no label but
+    ``"_skipLearn": true``: VW learns nothing from it, as the learner does, while
+    the log stays complete. Only features leave: no user key, session or raw context.
+    """
+    record = dsjson_record(decision, reward, catalog, timestamp=timestamp)
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

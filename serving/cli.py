@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 import uvicorn
@@ -18,6 +20,8 @@ catalog_app = typer.Typer(help="Work with offer catalogs.", no_args_is_help=True
 app.add_typer(catalog_app, name="catalog")
 windows_app = typer.Typer(help="Reward windows.", no_args_is_help=True)
 app.add_typer(windows_app, name="windows")
+logs_app = typer.Typer(help="The decision log.", no_args_is_help=True)
+app.add_typer(logs_app, name="logs")
 
 ConfigOption = Annotated[
     Path | None,
@@ -115,3 +119,56 @@ def windows_close(
         typer.echo(f"closed {store.close_windows(force=force)} reward window(s)")
     finally:
         store.close()
+
+
+class ExportFormat(StrEnum):
+    """Formats ``tactful logs export`` writes (typer refuses any other, exit code 2)."""
+
+    DSJSON = "dsjson"
+
+
+#: ``--output`` value that means standard output.
+STDOUT = "-"
+
+
+def _output_stream(output: str) -> TextIO:
+    """Standard output for ``-``, else the file (created or truncated, UTF-8, ``\\n`` lines)."""
+    if output == STDOUT:
+        return sys.stdout
+    return Path(output).open("w", encoding="utf-8", newline="\n")
+
+
+@logs_app.command("export")
+def logs_export(
+    export_format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="Output format (only dsjson for now).")
+    ] = ExportFormat.DSJSON,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="File to write, or - for standard output.")
+    ] = STDOUT,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Export closed decisions (features, actions, probabilities, rewards; no user keys)."""
+    from bandit.storage import SqlStore
+    from training.export import export_dsjson
+
+    settings = _export_settings(config, database_url)
+    try:
+        deployment = load_config(settings.config_path())
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
+    try:
+        out = _output_stream(output)
+    except OSError as error:
+        typer.echo(f"cannot write {output}: {error.strerror or error}", err=True)
+        raise typer.Exit(code=1) from None
+    store = SqlStore(settings.database_url, deployment.reward)
+    try:
+        count = export_dsjson(store, out, catalog=deployment.catalog())
+    finally:
+        store.close()
+        if out is not sys.stdout:
+            out.close()
+    typer.echo(f"exported {count} decision(s) as {export_format.value}", err=True)

@@ -40,6 +40,8 @@ class Learner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_refresh = 0.0
+        self._last_champion_poll = 0.0
+        self.champion_version: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -75,6 +77,7 @@ class Learner:
             if not self.active:
                 self._take_over()
             self.service.metrics.learner_active.set(1)
+            self.poll_champion()
             return self.step()
         if self.active:
             log.warning("learner lease lost; this process now only decides")
@@ -99,6 +102,51 @@ class Learner:
         self.active = True
         self.learned_since_checkpoint = 0
         log.info("learner active", extra={"fields": {"holder": self.holder, "cursor": self.cursor}})
+
+    def poll_champion(self, force: bool = False) -> bool:
+        """Adopt a newly promoted offline champion as the base of online learning.
+
+        The champion was trained on the log up to some seq; adopting it rewinds the
+        cursor there, so everything after is learned once, by this model. Replicas
+        receive it through the checkpoint written here.
+        """
+        root = self.settings.mlruns
+        now = time.monotonic()
+        if root is None or not (root / "mlflow.db").exists():
+            return False
+        if not force and now - self._last_champion_poll < self.settings.champion_poll_seconds:
+            return False
+        self._last_champion_poll = now
+        from training.tracking import Tracking  # MLflow is imported only when a registry exists
+
+        tracking = Tracking(root)
+        version = tracking.champion_version()
+        if version is None or version == self.champion_version:
+            return False
+        service = self.service
+        try:
+            champion = tracking.champion(service.config)
+            if champion is None:
+                return False
+            service.trial(champion.policy)
+        except Exception as error:  # a broken registry entry must not stop serving
+            service.metrics.model_swaps.labels(result="refused").inc()
+            log.error(
+                "refused champion", extra={"fields": {"version": version, "reason": str(error)}}
+            )
+            self.champion_version = version
+            return False
+        self.champion_version = version
+        if champion.policy.model_id_ == service.serving.policy.model_id_:
+            return False  # already serving this champion's lineage (e.g. after a restart)
+        service.swap(champion.policy, None)
+        self.cursor = champion.last_seq
+        self.checkpoint()
+        log.info(
+            "adopted champion",
+            extra={"fields": {"version": version, "cursor": self.cursor}},
+        )
+        return True
 
     def step(self) -> int:
         """Close due windows and learn every finished decision after the cursor."""

@@ -24,6 +24,7 @@ from bandit import (
 from bandit.artifact import load_policy
 from bandit.storage import Checkpoint, DecisionRecord, EventOutcome, SqlStore, checksum
 from features import SessionContext, extract
+from serving.logs import decision_id_var
 from serving.metrics import Metrics
 from serving.settings import Settings
 
@@ -86,6 +87,11 @@ class Service:
             self.key(user_id), session_id, context, renderable=renderable
         )
         self.metrics.decision_seconds.observe(time.perf_counter() - started)
+        decision_id_var.set(decision.decision_id)
+        log.info(
+            "decided",
+            extra={"fields": {"offer": decision.chosen, "probability": decision.probability}},
+        )
         self.metrics.decisions.labels(offer=decision.chosen).inc()
         for removal in decision.explanation.removed:
             self.metrics.removals.labels(code=removal.code.value).inc()

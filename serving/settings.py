@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default=200, ge=1, description="Learned decisions between checkpoints."
     )
     checkpoint_poll_seconds: float = Field(default=5.0, gt=0.0, le=3600.0)
+    mlruns: Path | None = Field(
+        default=Path("mlruns"),
+        description="MLflow folder whose `champion` model the learner adopts; empty disables.",
+    )
+    champion_poll_seconds: float = Field(default=30.0, gt=0.0, le=86400.0)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("client_keys", "admin_keys")

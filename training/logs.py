@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from bandit import NO_OFFER, Decision
+from bandit import NO_OFFER, Decision, EventKind
 from bandit.storage import DecisionRecord, SqlStore
 from training.export import closed_records
 
@@ -20,6 +20,8 @@ class Logged:
     seq: int
     decision: Decision
     reward: float
+    dismissed: bool = False
+    opted_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,16 @@ def learnable(records: Iterable[DecisionRecord]) -> tuple[list[Logged], LogSumma
         if record.reward is None:
             skipped += 1
             continue
-        rows.append(Logged(record.seq, record.decision, record.reward))
+        kinds = {event.kind for event in record.events if event.in_window}
+        rows.append(
+            Logged(
+                record.seq,
+                record.decision,
+                record.reward,
+                dismissed=EventKind.DISMISSED in kinds,
+                opted_out=EventKind.OPTED_OUT in kinds,
+            )
+        )
     summary = LogSummary(decisions, len(rows), skipped, no_offer, events, first_seq, last_seq)
     return rows, summary
 
@@ -76,3 +87,9 @@ def split(rows: Sequence[Logged], holdout: float) -> tuple[list[Logged], list[Lo
         raise ValueError("holdout must be between 0 and 1")
     cut = round(len(rows) * (1.0 - holdout))
     return list(rows[:cut]), list(rows[cut:])
+
+
+def indicators(rows: Sequence[Logged], kind: EventKind) -> NDArray[np.float64]:
+    """1.0 where the event happened inside the window (guardrail metrics: dismissals, opt-outs)."""
+    field = {EventKind.DISMISSED: "dismissed", EventKind.OPTED_OUT: "opted_out"}[kind]
+    return np.array([1.0 if getattr(row, field) else 0.0 for row in rows], dtype=np.float64)

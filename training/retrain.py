@@ -1,0 +1,314 @@
+"""Offline retraining: log in, candidate out, scored off-policy against what runs today.
+
+The job behind ``tactful train``: read the learnable decisions, train a candidate on
+the older part of the log with VW's own loop, evaluate it and the comparison
+policies on the newer part with every estimator, run the promotion gate, and log
+it all (with plots) to MLflow, registering the candidate and moving the
+``champion`` alias only when the gate passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bandit import NO_OFFER, EventKind, NeverOffer, PolicySettings, TactfulConfig, VWPolicy
+from bandit.policy import Policy
+from bandit.storage import SqlStore
+from features import to_matrix
+from training.candidate import target_probabilities, train_candidate
+from training.evaluate import Evaluation, evaluate
+from training.intervals import Estimate
+from training.logs import Logged, LogSummary, indicators, pscores, read_log, rewards, split
+from training.plots import learning_curve, ope_comparison
+from training.tracking import Tracking
+
+Echo = Callable[[str], None]
+#: Reward-model input width: enough for the handful of namespaces a context has.
+WIDTH = 128
+#: Fewer evaluation rows than this and no number is worth a promotion.
+MIN_EVALUATION_ROWS = 50
+#: Points on a learning curve (the replay is sampled, not plotted row by row).
+CURVE_POINTS = 50
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    """One policy's off-policy evaluation on the holdout, with guardrail estimates."""
+
+    name: str
+    evaluation: Evaluation
+    dismiss_rate: Estimate
+    opt_out_rate: Estimate
+
+    @property
+    def dr(self) -> Estimate:
+        """The doubly robust estimate, the one the gate reads."""
+        return self.evaluation.estimates["dr"]
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Whether the candidate may become champion, and every reason why or why not."""
+
+    promote: bool
+    reasons: list[str]
+
+
+@dataclass
+class TrainingReport:
+    """What a training run did, for the command line and for tests."""
+
+    summary: LogSummary
+    train_rows: int
+    evaluation_rows: int
+    reports: dict[str, PolicyReport]
+    gate: GateDecision
+    run_id: str | None = None
+    model_version: str | None = None
+    promoted: bool = False
+    plots: list[Path] = field(default_factory=list)
+    candidate: Policy | None = None
+
+
+def action_columns(rows: Sequence[Logged]) -> list[str]:
+    """A global column per action seen in the log, "no offer" first."""
+    seen = dict.fromkeys(a for row in rows for a in row.decision.actions if a != NO_OFFER)
+    return [NO_OFFER, *seen]
+
+
+def pmf_matrix(
+    rows: Sequence[Logged], pmfs: Sequence[NDArray[np.float64]], columns: list[str]
+) -> NDArray[np.float64]:
+    """Each row's pmf over its own eligible actions, scattered into the global columns."""
+    index = {action: i for i, action in enumerate(columns)}
+    matrix = np.zeros((len(rows), len(columns)))
+    for r, (row, pmf) in enumerate(zip(rows, pmfs, strict=True)):
+        for action, probability in zip(row.decision.actions, pmf, strict=True):
+            matrix[r, index[action]] = probability
+    return matrix
+
+
+def evaluate_policy(
+    name: str,
+    pmfs: Sequence[NDArray[np.float64]],
+    rows: Sequence[Logged],
+    columns: list[str],
+    features: NDArray[np.float64],
+    seed: int,
+) -> PolicyReport:
+    """Value and guardrails of one target policy (given by its pmfs) on logged rows."""
+    index = {action: i for i, action in enumerate(columns)}
+    logged = np.array([index[row.decision.chosen] for row in rows])
+    target = pmf_matrix(rows, pmfs, columns)
+    p = pscores(rows)
+    main = evaluate(rewards(rows), logged, p, target, features, seed=seed)
+    guard = {}
+    for kind in (EventKind.DISMISSED, EventKind.OPTED_OUT):
+        rates = evaluate(indicators(rows, kind), logged, p, target, features, seed=seed)
+        guard[kind] = rates.estimates["dr"]
+    return PolicyReport(name, main, guard[EventKind.DISMISSED], guard[EventKind.OPTED_OUT])
+
+
+def gate(candidate: PolicyReport, incumbent: PolicyReport, rows: int) -> GateDecision:
+    """Promote only when the candidate's DR lower bound beats the incumbent's estimate.
+
+    No guardrail (dismiss rate, opt-out rate) may get worse, the evaluation must have
+    enough rows, and overlap must be good enough for the numbers to mean something.
+    """
+    reasons = []
+    passed = True
+    if rows < MIN_EVALUATION_ROWS:
+        passed = False
+        reasons.append(f"held: {rows} evaluation rows, fewer than {MIN_EVALUATION_ROWS}")
+    warning = candidate.evaluation.overlap.warning
+    if warning:
+        passed = False
+        reasons.append(f"held: thin overlap: {warning}")
+    low, bar = candidate.dr.low, incumbent.dr.value
+    verdict = low > bar
+    passed &= verdict
+    reasons.append(
+        f"{'ok' if verdict else 'held'}: candidate DR lower bound {low:.4f} "
+        f"{'>' if verdict else '<='} {incumbent.name} DR estimate {bar:.4f}"
+    )
+    for label, mine, theirs in (
+        ("dismiss rate", candidate.dismiss_rate, incumbent.dismiss_rate),
+        ("opt-out rate", candidate.opt_out_rate, incumbent.opt_out_rate),
+    ):
+        worse = mine.value > theirs.value + 1e-9
+        passed &= not worse
+        reasons.append(
+            f"{'held' if worse else 'ok'}: {label} {mine.value:.4f} vs {theirs.value:.4f}"
+        )
+    return GateDecision(passed, reasons)
+
+
+def progressive_curve(policy: Policy, rows: Sequence[Logged]) -> list[tuple[int, float]]:
+    """Progressive validation: before learning each row, score it (IPS), then learn it.
+
+    The running mean estimates the reward the policy would have earned while learning.
+    """
+    points: list[tuple[int, float]] = []
+    total = 0.0
+    every = max(1, len(rows) // CURVE_POINTS)
+    for index, row in enumerate(rows, start=1):
+        decision = row.decision
+        pmf = policy.probabilities(decision.features, decision.actions)
+        total += row.reward * pmf[decision.chosen_index] / decision.probability
+        policy.learn(decision, row.reward)
+        if index % every == 0 or index == len(rows):
+            points.append((index, total / index))
+    return points
+
+
+def running_mean(rows: Sequence[Logged]) -> list[tuple[int, float]]:
+    """The logging policy's own average reward as the log grew."""
+    values = np.cumsum(rewards(rows)) / np.arange(1, len(rows) + 1)
+    every = max(1, len(rows) // CURVE_POINTS)
+    return [(i + 1, float(v)) for i, v in enumerate(values) if (i + 1) % every == 0]
+
+
+def _metrics(reports: Mapping[str, PolicyReport]) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for name, report in reports.items():
+        for estimator, estimate in report.evaluation.estimates.items():
+            metrics[f"{name}.{estimator}"] = estimate.value
+            metrics[f"{name}.{estimator}.low"] = estimate.low
+            metrics[f"{name}.{estimator}.high"] = estimate.high
+        metrics[f"{name}.dismiss_rate"] = report.dismiss_rate.value
+        metrics[f"{name}.opt_out_rate"] = report.opt_out_rate.value
+        ov = report.evaluation.overlap
+        metrics[f"{name}.ess"] = ov.effective_sample_size
+        metrics[f"{name}.max_weight"] = ov.max_weight
+        metrics[f"{name}.zero_support_share"] = ov.zero_support_share
+    return metrics
+
+
+def retrain(
+    store: SqlStore,
+    config: TactfulConfig,
+    config_text: str,
+    tracking: Tracking,
+    *,
+    settings: PolicySettings | None = None,
+    holdout: float = 0.3,
+    passes: int = 1,
+    seed: int = 0,
+    promote: bool = True,
+    plots_dir: Path | None = None,
+    echo: Echo = print,
+) -> TrainingReport:
+    """Train, evaluate, gate, log, register; promote when the gate passes and ``promote``.
+
+    Plots are written to ``plots_dir`` (default: ``<tracking root>/plots``) and logged.
+    """
+    plots_dir = plots_dir or tracking.root / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    settings = settings or config.policy
+    catalog = config.catalog()
+    echo("reading the decision log")
+    rows, summary = read_log(store)
+    echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
+    train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
+    echo(f"training a candidate on {len(train_rows)} decisions (VW, {passes} pass(es))")
+    candidate = train_candidate(train_rows, settings, config.reward, catalog, passes=passes)
+
+    reports: dict[str, PolicyReport] = {}
+    columns = action_columns(eval_rows)
+    features = to_matrix((row.decision.features for row in eval_rows), WIDTH)
+    champion = tracking.champion(config)
+    incumbent_policy: Policy | None = champion.policy if champion is not None else None
+    incumbent_name = "champion" if champion is not None else "logging"
+    if len(eval_rows) >= 10:
+        echo(f"evaluating off-policy on the newest {len(eval_rows)} decisions")
+        targets: dict[str, Sequence[NDArray[np.float64]]] = {
+            "candidate": target_probabilities(candidate, eval_rows)[1],
+            "logging": [np.array(list(row.decision.pmf.values())) for row in eval_rows],
+            "never_offer": target_probabilities(NeverOffer(), eval_rows)[1],
+        }
+        if incumbent_policy is not None:
+            targets["champion"] = target_probabilities(incumbent_policy, eval_rows)[1]
+        for name, pmfs in targets.items():
+            reports[name] = evaluate_policy(name, pmfs, eval_rows, columns, features, seed)
+            dr = reports[name].dr
+            echo(f"  {name:12s} DR {dr.value:+.4f}  [{dr.low:+.4f}, {dr.high:+.4f}]")
+        decision = gate(reports["candidate"], reports[incumbent_name], len(eval_rows))
+    else:
+        decision = GateDecision(False, [f"held: only {len(eval_rows)} evaluation rows"])
+    for reason in decision.reasons:
+        echo(f"  gate {reason}")
+
+    report = TrainingReport(
+        summary, len(train_rows), len(eval_rows), reports, decision, candidate=candidate
+    )
+    plots = []
+    if reports:
+        plots.append(
+            ope_comparison(
+                {
+                    name: {e: (x.value, x.low, x.high) for e, x in r.evaluation.estimates.items()}
+                    for name, r in reports.items()
+                },
+                plots_dir / "ope_comparison.png",
+                "Off-policy estimates on the holdout (95% intervals)",
+            )
+        )
+    if train_rows:
+        echo("replaying the training log for the learning curve")
+        fresh = VWPolicy(settings, candidate.cost_range, catalog)
+        plots.append(
+            learning_curve(
+                {
+                    "candidate (progressive IPS)": progressive_curve(fresh, train_rows),
+                    "logging policy": running_mean(train_rows),
+                },
+                plots_dir / "learning_curve.png",
+                "Learning curve on the training log",
+                "reward per decision",
+            )
+        )
+    echo("logging the run to MLflow")
+    run = tracking.log_training(
+        policy=candidate,
+        config=config,
+        config_text=config_text,
+        params={
+            "vw_arguments": candidate.arguments,
+            "passes": passes,
+            "holdout": holdout,
+            "data_first_seq": summary.first_seq,
+            "data_last_seq": summary.last_seq,
+            "catalog_version": catalog.version,
+            "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+            **{f"policy.{k}": v for k, v in settings.model_dump().items()},
+        },
+        metrics={
+            **_metrics(reports),
+            "decisions": summary.decisions,
+            "learnable": summary.learnable,
+            "skipped": summary.skipped,
+            "no_offer_decisions": summary.no_offer,
+            "events": summary.events,
+            "train_rows": len(train_rows),
+            "evaluation_rows": len(eval_rows),
+        },
+        artifacts={p.name: p for p in plots},
+        tags={"tactful.incumbent": incumbent_name},
+        last_seq=train_rows[-1].seq if train_rows else 0,
+    )
+    report.plots = plots
+    report.run_id, report.model_version = run.run_id, run.model_version
+    tracking.log_gate(run.run_id, decision.promote, decision.reasons)
+    if decision.promote and promote and run.model_version is not None:
+        tracking.promote(run.model_version, "; ".join(decision.reasons))
+        report.promoted = True
+        echo(f"promoted model version {run.model_version} to champion")
+    else:
+        echo(f"registered model version {run.model_version}; champion unchanged")
+    return report

@@ -1,0 +1,194 @@
+"""The ``tactful`` command line, run in-process through typer's test runner.
+
+Commands that touch the database run on a SQLite file of the test's own, filled
+through the real decider; ``TACTFUL_*`` variables the CLI exports are restored
+after each test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bandit import TactfulConfig
+from bandit.storage import SqlStore
+from serving.cli import app
+from tests.builders import EXAMPLE_CONFIG, NOW
+from tests.storage.journeys import Clock, decide_nothing, decide_offer, offer_ids, uniform_decider
+
+runner = CliRunner()
+OFFERS = offer_ids("cli", 2)
+AFTER_WINDOW = timedelta(seconds=601)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tactful.db'}"
+
+
+@pytest.fixture(autouse=True)
+def restored_environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+    """The CLI exports its options as ``TACTFUL_*`` variables: set them here so they are undone."""
+    monkeypatch.setenv("TACTFUL_CONFIG", str(EXAMPLE_CONFIG))
+    monkeypatch.setenv("TACTFUL_DATABASE_URL", database_url)
+
+
+def open_decisions(config: TactfulConfig, database_url: str) -> list[str]:
+    """Three decisions, windows still open; returns their ids."""
+    store = SqlStore(database_url, config.reward)
+    try:
+        decider = uniform_decider(config, store, Clock())
+        for n, decision_id in enumerate(OFFERS):
+            decide_offer(decider, decision_id, user=f"user-{n}")
+        decide_nothing(decider, "nothing", user="user-2")
+    finally:
+        store.close()
+    return [*OFFERS, "nothing"]
+
+
+def closed_decisions(config: TactfulConfig, database_url: str) -> list[str]:
+    """Three decisions with their windows closed (the offers never shown: skipped)."""
+    ids = open_decisions(config, database_url)
+    store = SqlStore(database_url, config.reward)
+    try:
+        store.close_windows(now=NOW + AFTER_WINDOW)
+    finally:
+        store.close()
+    return ids
+
+
+def status_counts(config: TactfulConfig, database_url: str) -> dict[str, int]:
+    store = SqlStore(database_url, config.reward)
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+# --- logs export --------------------------------------------------------------------------
+
+
+def test_logs_export_writes_one_dsjson_line_per_closed_decision(
+    config: TactfulConfig, database_url: str, tmp_path: Path
+) -> None:
+    ids = closed_decisions(config, database_url)
+    output = tmp_path / "log.dsjson"
+
+    result = runner.invoke(
+        app,
+        [
+            "logs",
+            "export",
+            "--format",
+            "dsjson",
+            "--output",
+            str(output),
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "--database-url",
+            database_url,
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["EventId"] for line in lines] == ids
+    assert "exported 3 decision(s) as dsjson" in result.stderr
+
+
+def test_logs_export_writes_to_standard_output_by_default(
+    config: TactfulConfig, database_url: str
+) -> None:
+    ids = closed_decisions(config, database_url)
+
+    result = runner.invoke(app, ["logs", "export"])
+
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["EventId"] for line in result.stdout.splitlines()] == ids
+    assert "exported 3" in result.stderr
+
+
+def test_logs_export_leaves_open_decisions_out(config: TactfulConfig, database_url: str) -> None:
+    open_decisions(config, database_url)
+
+    result = runner.invoke(app, ["logs", "export", "--output", "-"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert "exported 0 decision(s)" in result.stderr
+
+
+def test_logs_export_refuses_an_unknown_format_naming_the_known_ones(tmp_path: Path) -> None:
+    output = tmp_path / "log.csv"
+
+    result = runner.invoke(app, ["logs", "export", "--format", "csv", "--output", str(output)])
+
+    assert result.exit_code == 2
+    assert "'csv'" in result.stderr
+    assert "dsjson" in result.stderr
+    assert not output.exists()
+
+
+def test_logs_export_reports_an_unwritable_output_without_a_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["logs", "export", "--output", str(tmp_path / "missing" / "log.dsjson")]
+    )
+
+    assert result.exit_code == 1
+    assert "cannot write" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# --- catalog check ------------------------------------------------------------------------
+
+
+def test_catalog_check_of_the_example_config_is_ok() -> None:
+    result = runner.invoke(app, ["catalog", "check", str(EXAMPLE_CONFIG)])
+
+    assert result.exit_code == 0, result.output
+    assert re.match(rf"{re.escape(str(EXAMPLE_CONFIG))}: ok, \d+ offers", result.stdout)
+
+
+def test_catalog_check_prints_every_problem_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    bad.write_text(
+        text.replace('format = "inline"', 'format = "popup"').replace(
+            'format = "banner"', 'format = "billboard"'
+        ),
+        encoding="utf-8",
+    )
+
+    result = runner.invoke(app, ["catalog", "check", str(bad)])
+
+    assert result.exit_code == 1
+    problems = [line for line in result.stderr.splitlines() if ": offer '" in line]
+    prefix = re.escape(str(bad))
+    assert len(problems) == 2
+    assert re.fullmatch(
+        rf"{prefix}:\d+: offer 'storage_200': unknown format 'popup'.*", problems[0]
+    )
+    assert re.fullmatch(
+        rf"{prefix}:\d+: offer 'team_invite': unknown format 'billboard'.*", problems[1]
+    )
+    assert f"{bad}: 2 problem(s)" in result.stderr
+
+
+# --- windows close ------------------------------------------------------------------------
+
+
+def test_windows_close_force_closes_every_open_window(
+    config: TactfulConfig, database_url: str
+) -> None:
+    open_decisions(config, database_url)
+
+    result = runner.invoke(app, ["windows", "close", "--force", "--database-url", database_url])
+
+    assert result.exit_code == 0, result.output
+    assert "closed 3 reward window(s)" in result.stdout
+    assert "open" not in status_counts(config, database_url)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
-from bandit.catalog import Catalog
+from bandit.catalog import NO_OFFER, Catalog
 from bandit.config import TactfulConfig
 from bandit.decision import Decision
 from bandit.errors import UnknownOffer
@@ -74,10 +74,17 @@ class Decider:
         *,
         renderable: Collection[str] | None = None,
         decision_id: str | None = None,
+        rule_choice: str | None = None,
     ) -> Decision:
-        """Decide for one decision point; the decision is recorded before this returns."""
+        """Decide for one decision point; the decision is recorded before this returns.
+
+        ``rule_choice`` is logged beside the decision: what the product's existing rules
+        would have shown here, for apprentice training and agreement reports.
+        """
         if renderable is not None and (unknown := set(renderable) - set(self.catalog.offers)):
             raise UnknownOffer(f"unknown offer ids: {', '.join(sorted(unknown))}")
+        if rule_choice is not None and rule_choice != NO_OFFER and rule_choice not in self.catalog:
+            raise UnknownOffer(f"unknown rule choice: {rule_choice}")
         decision_id = decision_id or uuid.uuid4().hex
         now = self.clock()
         with self.store.hold(user_key, now) as held:
@@ -85,7 +92,7 @@ class Decider:
             decision = self.policy.decide(
                 situation.features, eligibility(situation), decision_id=decision_id
             )
-            held.record(decision, session_id, context, now)
+            held.record(decision, session_id, context, now, rule_choice)
         return decision
 
     def dismissed(self, user_key: str, offer_id: str) -> None:

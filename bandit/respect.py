@@ -89,9 +89,17 @@ class Hold(Protocol):
         ...
 
     def record(
-        self, decision: Decision, session_id: str, context: SessionContext, at: datetime
+        self,
+        decision: Decision,
+        session_id: str,
+        context: SessionContext,
+        at: datetime,
+        rule_choice: str | None = None,
     ) -> None:
-        """Store the decision (and the exposure it implies) before the hold is released."""
+        """Store the decision (and the exposure it implies) before the hold is released.
+
+        ``rule_choice`` is what the product's own rules would have shown (apprentice mode).
+        """
         ...
 
 
@@ -127,7 +135,12 @@ class _MemoryHold:
     state: RespectState
 
     def record(
-        self, decision: Decision, session_id: str, context: SessionContext, at: datetime
+        self,
+        decision: Decision,
+        session_id: str,
+        context: SessionContext,
+        at: datetime,
+        rule_choice: str | None = None,
     ) -> None:
         if decision.offer_id is not None:
             self.store._record_exposure(self.user_key, Exposure(decision.offer_id, session_id, at))

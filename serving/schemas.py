@@ -27,6 +27,11 @@ class DecisionRequest(_Body):
     renderable: list[Id] | None = Field(
         default=None, max_length=256, description="Offer ids the client can render here."
     )
+    rule_choice: Id | None = Field(
+        default=None,
+        description="What your existing rules would show here (an offer id or `no_offer`); "
+        "logged for apprentice training, never shown.",
+    )
 
 
 class PriceView(BaseModel):
@@ -158,6 +163,7 @@ class DecisionRecordView(BaseModel):
     policy_version: str
     status: Literal["open", "joined", "skipped"]
     reward: float | None
+    rule_choice: str | None
     explanation: ExplanationView
     events: list[EventView]
 
@@ -178,6 +184,7 @@ class DecisionRecordView(BaseModel):
             policy_version=decision.policy_version,
             status=record.status,
             reward=record.reward,
+            rule_choice=record.rule_choice,
             explanation=explanation_view(decision.explanation),
             events=[
                 EventView(kind=e.kind, value=e.value, at=e.at, in_window=e.in_window)

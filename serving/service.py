@@ -80,11 +80,12 @@ class Service:
         session_id: str,
         context: SessionContext,
         renderable: list[str] | None,
+        rule_choice: str | None = None,
     ) -> Decision:
         """Decide at one decision point; the decision is durable when this returns."""
         started = time.perf_counter()
         decision = self.decider.decide(
-            self.key(user_id), session_id, context, renderable=renderable
+            self.key(user_id), session_id, context, renderable=renderable, rule_choice=rule_choice
         )
         self.metrics.decision_seconds.observe(time.perf_counter() - started)
         decision_id_var.set(decision.decision_id)

@@ -16,15 +16,36 @@ from training.logs import Logged
 Progress = Callable[[int, int], None]
 
 
-def write_examples(policy: VWPolicy, rows: Sequence[Logged], path: Path) -> int:
-    """Write labelled VW examples (cost = -reward, the logged probability) to ``path``."""
+def write_examples(
+    policy: VWPolicy, rows: Sequence[Logged], path: Path, *, apprentice: bool = False
+) -> int:
+    """Write labelled VW examples (cost = -reward, the logged probability) to ``path``.
+
+    With ``apprentice``, rows that carry a rule choice are first written as imitation
+    examples: the rule's action, certain (probability 1), at the best cost. A policy
+    trained so starts out doing what the product's rules did, then learns from rewards.
+    """
+    written = 0
     with path.open("w", encoding="utf-8") as out:
+        if apprentice:
+            for row in imitation_rows(rows):
+                decision = row.decision
+                label = (decision.actions.index(str(row.rule_choice)), -1.0, 1.0)
+                out.write("\n".join(policy.examples(decision.features, decision.actions, label)))
+                out.write("\n\n")
+                written += 1
         for row in rows:
             decision = row.decision
             label = (decision.chosen_index, -row.reward, decision.probability)
             out.write("\n".join(policy.examples(decision.features, decision.actions, label)))
             out.write("\n\n")
-    return len(rows)
+            written += 1
+    return written
+
+
+def imitation_rows(rows: Sequence[Logged]) -> list[Logged]:
+    """Rows whose rule choice was eligible at the time (only those can be imitated)."""
+    return [r for r in rows if r.rule_choice is not None and r.rule_choice in r.decision.actions]
 
 
 def train_candidate(
@@ -33,6 +54,7 @@ def train_candidate(
     reward: RewardMapping,
     catalog: Catalog,
     passes: int = 1,
+    apprentice: bool = False,
 ) -> VWPolicy:
     """A fresh VW policy trained on ``rows`` through VW's own file-driven loop."""
     low, high = reward.bounds()
@@ -41,9 +63,8 @@ def train_candidate(
         return policy
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "train.vw"
-        write_examples(policy, rows, data)
+        policy.n_learned_ = write_examples(policy, rows, data, apprentice=apprentice)
         policy.fit_file(data, passes=passes)
-    policy.n_learned_ = len(rows)
     return policy
 
 
@@ -68,12 +89,16 @@ def target_probabilities(
     return chosen, pmfs
 
 
-def agreement(policy: Policy, rows: Sequence[Logged], reference: Sequence[str]) -> float:
-    """How often the policy's most likely action is the reference choice (apprentice mode)."""
-    if not rows:
-        return float("nan")
+def agreement(policy: Policy, rows: Sequence[Logged]) -> float | None:
+    """How often the policy's most likely action is the rule choice logged with the row.
+
+    ``None`` when no row carries an eligible rule choice.
+    """
+    comparable = imitation_rows(rows)
+    if not comparable:
+        return None
     hits = 0
-    for row, wanted in zip(rows, reference, strict=True):
+    for row in comparable:
         pmf = policy.probabilities(row.decision.features, row.decision.actions)
-        hits += row.decision.actions[int(np.argmax(pmf))] == wanted
-    return hits / len(rows)
+        hits += row.decision.actions[int(np.argmax(pmf))] == row.rule_choice
+    return hits / len(comparable)

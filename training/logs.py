@@ -22,6 +22,7 @@ class Logged:
     reward: float
     dismissed: bool = False
     opted_out: bool = False
+    rule_choice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def learnable(records: Iterable[DecisionRecord]) -> tuple[list[Logged], LogSumma
                 record.reward,
                 dismissed=EventKind.DISMISSED in kinds,
                 opted_out=EventKind.OPTED_OUT in kinds,
+                rule_choice=record.rule_choice,
             )
         )
     summary = LogSummary(decisions, len(rows), skipped, no_offer, events, first_seq, last_seq)

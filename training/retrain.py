@@ -21,7 +21,7 @@ from bandit import NO_OFFER, EventKind, NeverOffer, PolicySettings, TactfulConfi
 from bandit.policy import Policy
 from bandit.storage import SqlStore
 from features import to_matrix
-from training.candidate import target_probabilities, train_candidate
+from training.candidate import agreement, target_probabilities, train_candidate
 from training.evaluate import Evaluation, evaluate
 from training.intervals import Estimate
 from training.logs import Logged, LogSummary, indicators, pscores, read_log, rewards, split
@@ -74,6 +74,7 @@ class TrainingReport:
     promoted: bool = False
     plots: list[Path] = field(default_factory=list)
     candidate: Policy | None = None
+    rule_agreement: float | None = None
 
 
 def action_columns(rows: Sequence[Logged]) -> list[str]:
@@ -201,6 +202,7 @@ def retrain(
     passes: int = 1,
     seed: int = 0,
     promote: bool = True,
+    apprentice: bool = False,
     plots_dir: Path | None = None,
     echo: Echo = print,
 ) -> TrainingReport:
@@ -217,7 +219,12 @@ def retrain(
     echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
     train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
     echo(f"training a candidate on {len(train_rows)} decisions (VW, {passes} pass(es))")
-    candidate = train_candidate(train_rows, settings, config.reward, catalog, passes=passes)
+    candidate = train_candidate(
+        train_rows, settings, config.reward, catalog, passes=passes, apprentice=apprentice
+    )
+    agrees = agreement(candidate, eval_rows or train_rows)
+    if agrees is not None:
+        echo(f"  the candidate agrees with the logged rule choice {agrees:.1%} of the time")
 
     reports: dict[str, PolicyReport] = {}
     columns = action_columns(eval_rows)
@@ -245,7 +252,13 @@ def retrain(
         echo(f"  gate {reason}")
 
     report = TrainingReport(
-        summary, len(train_rows), len(eval_rows), reports, decision, candidate=candidate
+        summary,
+        len(train_rows),
+        len(eval_rows),
+        reports,
+        decision,
+        candidate=candidate,
+        rule_agreement=agrees,
     )
     plots = []
     if reports:

@@ -73,6 +73,7 @@ class DecisionRecord:
     status: str
     reward: float | None
     events: tuple[EventRecord, ...]
+    rule_choice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,12 @@ class _SqlHold:
         self.state = state
 
     def record(
-        self, decision: Decision, session_id: str, context: SessionContext, at: datetime
+        self,
+        decision: Decision,
+        session_id: str,
+        context: SessionContext,
+        at: datetime,
+        rule_choice: str | None = None,
     ) -> None:
         self._conn.execute(
             insert(decisions).values(
@@ -137,6 +143,7 @@ class _SqlHold:
                 record=decision_to_record(decision),
                 context=context.model_dump(mode="json"),
                 status=Status.OPEN,
+                rule_choice=rule_choice,
             )
         )
 
@@ -273,6 +280,7 @@ class SqlStore:
             events=tuple(
                 EventRecord(EventKind(e.kind), e.value, e.created_at, e.in_window) for e in rows
             ),
+            rule_choice=row.rule_choice,
         )
 
     def get(self, decision_id: str) -> DecisionRecord:

@@ -89,6 +89,7 @@ decisions = Table(
     Column("reward", Float, nullable=True),
     Column("status", String(16), nullable=False, default="open"),
     Column("closed_at", UtcDateTime(), nullable=True),
+    Column("rule_choice", String(64), nullable=True),
     Index("ix_decisions_user_created", "user_key", "created_at"),
     Index("ix_decisions_status_seq", "status", "seq"),
 )

@@ -33,7 +33,9 @@ DecisionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 )
 def decide(body: DecisionRequest, service: ServiceDep) -> DecisionResponse:
     """Apply the respect rules, let the policy choose, and record the decision durably."""
-    decision = service.decide(body.user_id, body.session_id, body.context, body.renderable)
+    decision = service.decide(
+        body.user_id, body.session_id, body.context, body.renderable, body.rule_choice
+    )
     decision_id_var.set(decision.decision_id)
     offer = service.catalog[decision.offer_id] if decision.offer_id else None
     return DecisionResponse(

@@ -172,3 +172,76 @@ def logs_export(
         if out is not sys.stdout:
             out.close()
     typer.echo(f"exported {count} decision(s) as {export_format.value}", err=True)
+
+
+MlrunsOption = Annotated[
+    Path, typer.Option("--mlruns", help="MLflow folder: tracking database and artifacts.")
+]
+
+
+@app.command()
+def train(
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    mlruns: MlrunsOption = Path("mlruns"),
+    holdout: Annotated[
+        float, typer.Option(min=0.05, max=0.95, help="Newest share held out.")
+    ] = 0.3,
+    passes: Annotated[int, typer.Option(min=1, max=100, help="VW passes over the data.")] = 1,
+    promote: Annotated[
+        bool, typer.Option(help="Move the champion alias if the gate passes.")
+    ] = True,
+    apprentice: Annotated[
+        bool, typer.Option(help="Start by imitating the rule choices logged with decisions.")
+    ] = False,
+    sweep: Annotated[
+        bool, typer.Option(help="Try several learning settings; train with the best.")
+    ] = False,
+) -> None:
+    """Retrain from the decision log, evaluate off-policy, log to MLflow, gate the promotion."""
+    from bandit.storage import SqlStore
+    from training.retrain import retrain
+    from training.tracking import Tracking
+
+    settings = _export_settings(config, database_url)
+    path = settings.config_path()
+    try:
+        deployment = load_config(path)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
+    store = SqlStore(settings.database_url, deployment.reward)
+    try:
+        report = retrain(
+            store,
+            deployment,
+            path.read_text(encoding="utf-8"),
+            Tracking(mlruns),
+            holdout=holdout,
+            passes=passes,
+            promote=promote,
+            apprentice=apprentice,
+            sweep=sweep,
+            echo=typer.echo,
+        )
+    finally:
+        store.close()
+    typer.echo(f"run {report.run_id}: see it with")
+    typer.echo(f"  mlflow ui --backend-store-uri sqlite:///{mlruns}/mlflow.db")
+
+
+@app.command("promote")
+def promote_command(
+    version: Annotated[str, typer.Argument(help="Registered model version to make champion.")],
+    mlruns: MlrunsOption = Path("mlruns"),
+    reason: Annotated[str, typer.Option(help="Why, for the record.")] = "promoted by hand",
+) -> None:
+    """Move the champion alias to a model version by hand."""
+    from training.tracking import Tracking
+
+    try:
+        Tracking(mlruns).promote(version, reason)
+    except Exception as error:  # MLflow raises its own exception types; say what failed
+        typer.echo(f"cannot promote version {version}: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"champion is now version {version}")

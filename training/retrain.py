@@ -203,6 +203,7 @@ def retrain(
     seed: int = 0,
     promote: bool = True,
     apprentice: bool = False,
+    sweep: bool = False,
     plots_dir: Path | None = None,
     echo: Echo = print,
 ) -> TrainingReport:
@@ -218,6 +219,18 @@ def retrain(
     rows, summary = read_log(store)
     echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
     train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
+    extra_artifacts: dict[str, Path] = {}
+    if sweep and len(eval_rows) >= 10:
+        from training.sweep import ranking_table
+        from training.sweep import sweep as run_sweep
+
+        echo("sweeping learning settings (ranked by DR lower bound)")
+        ranked = run_sweep(train_rows, eval_rows, config, passes=passes, seed=seed, echo=echo)
+        settings = ranked[0].settings
+        table = plots_dir / "sweep.md"
+        table.write_text(ranking_table(ranked), encoding="utf-8")
+        extra_artifacts[table.name] = table
+        echo(f"  best: {ranked[0].overrides or 'the configured settings'}")
     echo(f"training a candidate on {len(train_rows)} decisions (VW, {passes} pass(es))")
     candidate = train_candidate(
         train_rows, settings, config.reward, catalog, passes=passes, apprentice=apprentice

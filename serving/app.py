@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bandit import load_config
+from bandit.decider import utcnow
 from bandit.storage import SqlStore
 from serving import errors
 from serving.learner import Learner
@@ -111,8 +113,12 @@ def _warn_if_open(settings: Settings) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the service. With no settings, they are read from ``TACTFUL_*`` variables."""
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    """Build the service. With no settings, they are read from ``TACTFUL_*`` variables.
+
+    ``clock`` is the server's clock for respect rules and reward windows; only a
+    simulation (the demo runs a month in minutes) passes another one.
+    """
     settings = settings or Settings()
     configure(settings.log_level)
     config = load_config(settings.config_path())  # a bad config stops start-up here
@@ -121,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = SqlStore(settings.database_url, config.reward)
-        service = Service(settings, config, store, metrics)
+        service = Service(settings, config, store, metrics, clock)
         learner = Learner(service)
         app.state.service = service
         app.state.learner = learner

@@ -154,7 +154,7 @@ class Learner:
         service.close_windows(force=False)
         learned = 0
         while True:
-            batch = service.store.finished(self.cursor, limit=BATCH)
+            batch = service.store.finished(self.cursor, limit=BATCH, now=service.clock())
             policy = service.serving.policy
             for finished in batch:
                 if finished.reward is not None:

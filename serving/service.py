@@ -7,7 +7,9 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bandit import (
     NO_OFFER,
@@ -22,6 +24,7 @@ from bandit import (
     make_policy,
 )
 from bandit.artifact import load_policy
+from bandit.decider import utcnow
 from bandit.storage import Checkpoint, DecisionRecord, EventOutcome, SqlStore, checksum
 from features import SessionContext, extract
 from serving.logs import decision_id_var
@@ -51,9 +54,15 @@ class Service:
     """Decides, records and explains; owns the serving model and its swaps."""
 
     def __init__(
-        self, settings: Settings, config: TactfulConfig, store: SqlStore, metrics: Metrics
+        self,
+        settings: Settings,
+        config: TactfulConfig,
+        store: SqlStore,
+        metrics: Metrics,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.config = config
         self.catalog = config.catalog()
         self.store = store
@@ -66,7 +75,7 @@ class Service:
         self.serving = Serving(
             policy or make_policy(config), checkpoint.id if policy and checkpoint else None
         )
-        self.decider = Decider(config, self.serving.policy, store)
+        self.decider = Decider(config, self.serving.policy, store, clock=clock)
 
     # -- decisions and events -----------------------------------------------------------------
 
@@ -102,7 +111,7 @@ class Service:
         self, decision_id: str, kind: EventKind, value: float
     ) -> tuple[EventOutcome, FollowUp | None]:
         """Store an event and find the follow-up the client should show after it."""
-        outcome = self.store.record_event(decision_id, kind, value)
+        outcome = self.store.record_event(decision_id, kind, value, now=self.clock())
         self.metrics.events.labels(kind=kind.value, duplicate=str(outcome.duplicate).lower()).inc()
         offer_id = outcome.record.decision.offer_id
         follow_up = None
@@ -116,11 +125,11 @@ class Service:
 
     def set_opted_out(self, user_id: str, opted_out: bool) -> None:
         """Opt a user out of offers, or back in."""
-        self.store.set_opted_out(self.key(user_id), opted_out)
+        self.store.set_opted_out(self.key(user_id), opted_out, now=self.clock())
 
     def close_windows(self, force: bool) -> int:
         """Close due reward windows now (all of them with ``force``)."""
-        closed = self.store.close_windows(force=force)
+        closed = self.store.close_windows(self.clock(), force=force)
         self.metrics.rewards_joined.inc(closed)
         return closed
 

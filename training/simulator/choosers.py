@@ -1,0 +1,225 @@
+"""Who decides in a simulation: a policy under the respect rules, an oracle, or pushy.
+
+Every chooser answers the same calls, so one simulation loop can compare a learned
+policy with a product team's hand-written rules, "never offer", an oracle that knows
+the simulator's true acceptance model, and a pushy policy that ignores the rules.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from bandit import (
+    NO_OFFER,
+    Decider,
+    Decision,
+    EventKind,
+    InMemoryRespectStore,
+    Policy,
+    TactfulConfig,
+    reward_of,
+)
+from bandit.policy import FloatArray
+from features import Features, adjacency, intents_of
+from training.simulator.effects import Effects
+from training.simulator.population import Moment, SimUser, acceptance
+
+
+class Chooser(Protocol):
+    """What the simulation loop needs from whoever decides."""
+
+    name: str
+    respects_rules: bool
+
+    def decide(
+        self, user: SimUser, session_id: str, moment: Moment, now: datetime
+    ) -> tuple[str, str | None]:
+        """A decision id and the offer to show (``None`` for no offer)."""
+        ...
+
+    def report(self, decision_id: str, kind: EventKind, value: float, now: datetime) -> None:
+        """What the user did after a decision."""
+        ...
+
+    def end_of_day(self, now: datetime) -> None:
+        """Time passes: close reward windows, learn."""
+        ...
+
+
+class RulesPolicy(Policy):
+    """A product team's hand-written rule: show the offer that best matches the signal.
+
+    Deterministic and never exploring; run under the respect rules like any policy.
+    """
+
+    kind: ClassVar[str] = "rules"
+    needs_catalog: ClassVar[bool] = True
+
+    def __init__(self, catalog: Any = None) -> None:
+        super().__init__()
+        self.catalog = catalog
+
+    def get_params(self) -> dict[str, Any]:
+        """No hyperparameters."""
+        return {}
+
+    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
+        scores = np.array(
+            [
+                0.0
+                if a == NO_OFFER or a not in self.catalog
+                else adjacency(self.catalog[a].intents, features.intents)
+                for a in actions
+            ]
+        )
+        best = int(np.argmax(scores)) if scores.max() > 0 else 0
+        pmf = np.zeros(len(actions))
+        pmf[best] = 1.0
+        return pmf, scores
+
+    def _learn(
+        self,
+        features: Features,
+        actions: tuple[str, ...],
+        chosen: int,
+        probability: float,
+        reward: float,
+    ) -> None:
+        """Rules do not learn."""
+
+    def _save_state(self, directory: Path) -> None:
+        """Nothing to save."""
+
+    def _load_state(self, directory: Path) -> None:
+        """Nothing to load."""
+
+
+@dataclass
+class PolicyChooser:
+    """A policy deciding in-process under the respect rules, learning when windows close."""
+
+    name: str
+    config: TactfulConfig
+    policy: Policy
+    learn: bool = True
+    respects_rules: bool = True
+    _now: datetime | None = None
+    _pending: dict[str, tuple[Decision, list[tuple[EventKind, float]]]] = field(
+        default_factory=dict
+    )
+    _users: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.decider = Decider(self.config, self.policy, InMemoryRespectStore(), clock=self._clock)
+
+    def _clock(self) -> datetime:
+        if self._now is None:
+            raise RuntimeError("the simulation clock has not started")
+        return self._now
+
+    def decide(
+        self, user: SimUser, session_id: str, moment: Moment, now: datetime
+    ) -> tuple[str, str | None]:
+        self._now = now
+        return self.track(self.decider.decide(user.user_id, session_id, moment.context), user)
+
+    def track(self, decision: Decision, user: SimUser) -> tuple[str, str | None]:
+        """Remember a decision until its outcome is learned at the end of the day."""
+        self._pending[decision.decision_id] = (decision, [])
+        self._users[decision.decision_id] = user.user_id
+        return decision.decision_id, decision.offer_id
+
+    def report(self, decision_id: str, kind: EventKind, value: float, now: datetime) -> None:
+        self._now = now
+        decision, events = self._pending[decision_id]
+        events.append((kind, value))
+        user_key = self._users[decision_id]
+        if kind is EventKind.DISMISSED and decision.offer_id is not None:
+            self.decider.dismissed(user_key, decision.offer_id)
+        if kind is EventKind.OPTED_OUT:
+            self.decider.set_opted_out(user_key, True)
+
+    def end_of_day(self, now: datetime) -> None:
+        """Every decision of the day has its outcome by now: learn from the shown ones."""
+        for decision, events in self._pending.values():
+            shown = any(kind is EventKind.SHOWN for kind, _ in events)
+            if self.learn and (shown or decision.offer_id is None):
+                self.policy.learn(decision, reward_of(events, self.config.reward))
+        self._pending.clear()
+        self._users.clear()
+
+
+@dataclass
+class OracleChooser:
+    """Knows every user's true response; chooses the best eligible action under the rules."""
+
+    config: TactfulConfig
+    effects: Effects
+    name: str = "oracle"
+    respects_rules: bool = True
+
+    def __post_init__(self) -> None:
+        self._chooser = PolicyChooser(
+            "oracle", self.config, RulesPolicy(self.config.catalog()), learn=False
+        )
+        self.catalog = self.config.catalog()
+
+    def decide(
+        self, user: SimUser, session_id: str, moment: Moment, now: datetime
+    ) -> tuple[str, str | None]:
+        self._chooser._now = now
+        allowed = self._chooser.decider.eligibility(user.user_id, session_id, moment.context)
+        intents = set(intents_of(moment.context))
+        mapping = self.config.reward
+        best, best_value = NO_OFFER, mapping.default
+        for action in allowed.eligible[1:]:
+            offer = self.catalog[action]
+            p = acceptance(user, offer, moment, self.catalog.level(offer), self.effects, intents)
+            value = p * (mapping.accepted + self.effects.convert_after_accept * mapping.converted)
+            value += (1 - p) * self.effects.dismiss_base * mapping.dismissed
+            if value > best_value:
+                best, best_value = action, value
+        renderable = [] if best == NO_OFFER else [best]
+        decision = self._chooser.decider.decide(
+            user.user_id, session_id, moment.context, renderable=renderable
+        )
+        return self._chooser.track(decision, user)
+
+    def report(self, decision_id: str, kind: EventKind, value: float, now: datetime) -> None:
+        self._chooser.report(decision_id, kind, value, now)
+
+    def end_of_day(self, now: datetime) -> None:
+        self._chooser.end_of_day(now)
+
+
+@dataclass
+class PushyChooser:
+    """Ignores every respect rule: some offer, every time. Only ever runs in the simulator."""
+
+    config: TactfulConfig
+    seed: int = 0
+    name: str = "pushy (no rules)"
+    respects_rules: bool = False
+    make_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+        self._offers = list(self.config.catalog().offers)
+
+    def decide(
+        self, user: SimUser, session_id: str, moment: Moment, now: datetime
+    ) -> tuple[str, str | None]:
+        return self.make_id(), self._offers[int(self._rng.integers(len(self._offers)))]
+
+    def report(self, decision_id: str, kind: EventKind, value: float, now: datetime) -> None:
+        """Pushy does not listen."""
+
+    def end_of_day(self, now: datetime) -> None:
+        """Nor learn."""

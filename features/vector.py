@@ -7,7 +7,6 @@ from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.feature_extraction import FeatureHasher
 
 from features.extract import Features
 
@@ -31,6 +30,9 @@ def to_matrix(rows: Iterable[Features], width: int = DEFAULT_WIDTH) -> NDArray[n
     flats = [flat(row) for row in rows]
     if not flats:  # the hasher refuses an empty sequence; no rows is a (0, width) matrix
         return np.zeros((0, width), dtype=np.float64)
+    # Imported here: scikit-learn costs seconds at start-up and only the baselines need it.
+    from sklearn.feature_extraction import FeatureHasher
+
     hasher = FeatureHasher(n_features=width, input_type="dict", alternate_sign=False)
     sparse = hasher.transform(flats)
     return cast(NDArray[np.float64], np.asarray(sparse.toarray(), dtype=np.float64))

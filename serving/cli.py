@@ -12,7 +12,7 @@ import typer
 import uvicorn
 
 from bandit import ConfigError, load_config
-from serving.demo import run_journey
+from serving.journey import run_journey
 from serving.settings import Settings
 
 app = typer.Typer(help="tactful: offers that land as service, not pressure.", no_args_is_help=True)

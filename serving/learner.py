@@ -15,16 +15,52 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
-from bandit import make_policy
+from bandit import EventKind, make_policy
 from bandit.artifact import dump_policy
-from bandit.storage import Checkpoint
+from bandit.storage import Checkpoint, Finished
 from serving.service import Service
 
 log = logging.getLogger("tactful.learner")
 LEASE = "learner"
 BATCH = 500
+
+
+@dataclass
+class Rolling:
+    """Counts over the decisions learned since the last snapshot."""
+
+    decisions: int = 0
+    reward: float = 0.0
+    no_offer: int = 0
+    shown: int = 0
+    accepted: int = 0
+    dismissed: int = 0
+    opted_out: int = 0
+
+    def add(self, finished: Finished) -> None:
+        """Count one learned decision."""
+        self.decisions += 1
+        self.reward += finished.reward or 0.0
+        self.no_offer += finished.decision.offer_id is None
+        self.shown += EventKind.SHOWN in finished.kinds
+        self.accepted += EventKind.ACCEPTED in finished.kinds
+        self.dismissed += EventKind.DISMISSED in finished.kinds
+        self.opted_out += EventKind.OPTED_OUT in finished.kinds
+
+    def metrics(self) -> dict[str, float]:
+        """Rates a person can compare across snapshots."""
+        shown = max(self.shown, 1)
+        return {
+            "rolling.reward_per_decision": self.reward / max(self.decisions, 1),
+            "rolling.no_offer_share": self.no_offer / max(self.decisions, 1),
+            "rolling.acceptance_per_impression": self.accepted / shown,
+            "rolling.dismissals_per_impression": self.dismissed / shown,
+            "rolling.opt_outs_per_impression": self.opted_out / shown,
+            "rolling.decisions": float(self.decisions),
+        }
 
 
 class Learner:
@@ -42,6 +78,7 @@ class Learner:
         self._last_refresh = 0.0
         self._last_champion_poll = 0.0
         self.champion_version: str | None = None
+        self.rolling = Rolling()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -161,6 +198,7 @@ class Learner:
                     policy.learn(finished.decision, finished.reward)
                     learned += 1
                     self.learned_since_checkpoint += 1
+                    self.rolling.add(finished)
                 self.cursor = finished.seq
                 if self.learned_since_checkpoint >= self.settings.checkpoint_every:
                     self.checkpoint()
@@ -170,12 +208,26 @@ class Learner:
         service.metrics.learner_lag.set(service.store.closed_after(self.cursor))
         return learned
 
+    def snapshot(self) -> None:
+        """Log rolling online metrics to MLflow's online experiment, when a registry exists."""
+        root = self.settings.mlruns
+        if root is None or not (root / "mlflow.db").exists() or not self.rolling.decisions:
+            return
+        from training.tracking import Tracking
+
+        try:
+            Tracking(root).log_online(self.rolling.metrics(), self.cursor, f"learner-{self.holder}")
+        except Exception:  # tracking is an observer: it must never stop learning
+            log.exception("could not log online metrics")
+        self.rolling = Rolling()
+
     def checkpoint(self) -> Checkpoint:
         """Save the serving model with the cursor it has learned up to."""
         policy = self.service.serving.policy
         saved = self.service.store.save_checkpoint(policy.version, self.cursor, dump_policy(policy))
         self.service.serving.checkpoint_id = saved.id
         self.learned_since_checkpoint = 0
+        self.snapshot()
         log.info(
             "checkpoint saved",
             extra={

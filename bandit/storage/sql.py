@@ -92,6 +92,7 @@ class Finished:
     seq: int
     decision: Decision
     reward: float | None
+    kinds: frozenset[EventKind] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -416,7 +417,28 @@ class SqlStore:
                 .order_by(decisions.c.seq)
                 .limit(limit)
             ).all()
-        return [Finished(r.seq, decision_from_record(r.record), r.reward) for r in rows]
+            kinds: dict[int, set[EventKind]] = {}
+            if rows:
+                found = conn.execute(
+                    select(decisions.c.seq, events.c.kind)
+                    .join(events, events.c.decision_id == decisions.c.id)
+                    .where(
+                        decisions.c.seq >= rows[0].seq,
+                        decisions.c.seq <= rows[-1].seq,
+                        events.c.in_window.is_(True),
+                    )
+                ).all()
+                for seq, kind in found:
+                    kinds.setdefault(seq, set()).add(EventKind(kind))
+        return [
+            Finished(
+                r.seq,
+                decision_from_record(r.record),
+                r.reward,
+                frozenset(kinds.get(r.seq, ())),
+            )
+            for r in rows
+        ]
 
     def records(self, after_seq: int = 0, limit: int = 1000) -> list[DecisionRecord]:
         """Closed decisions with their events, in log order (for exports and training)."""

@@ -94,7 +94,8 @@ def simulate(
                         config,
                         effects,
                     )
-                    events = _respond(user, offer_id, p, answers, effects)
+                    price = offer.price.amount if offer.price else 0.0
+                    events = _respond(user, offer_id, p, answers, effects, price)
                     tally.reward += sum(event_reward(k, v, config.reward) for k, v in events)
                     for kind, value in events:
                         chooser.report(decision_id, kind, value, now)
@@ -105,7 +106,7 @@ def simulate(
                             user,
                             offer_id,
                             now,
-                            offer.price.amount if offer.price else 0.0,
+                            price,
                         )
         for user in people:
             _self_upgrades(user, answers, effects, tally, catalog)
@@ -146,14 +147,19 @@ def _experience(
 
 
 def _respond(
-    user: SimUser, offer_id: str, p: float, rng: np.random.Generator, effects: Effects
+    user: SimUser,
+    offer_id: str,
+    p: float,
+    rng: np.random.Generator,
+    effects: Effects,
+    price: float,
 ) -> list[tuple[EventKind, float]]:
     """The user's answer, as the events a client would report."""
     events: list[tuple[EventKind, float]] = [(EventKind.SHOWN, 0.0)]
     if rng.random() < p:
         events.append((EventKind.ACCEPTED, 0.0))
         if rng.random() < effects.convert_after_accept:
-            events.append((EventKind.CONVERTED, 1.0))
+            events.append((EventKind.CONVERTED, price))
         return events
     opt_out = effects.opt_out_base + effects.opt_out_per_annoyance * user.annoyance
     if not user.opted_out and rng.random() < opt_out:

@@ -48,8 +48,21 @@ def catalog_check(file: Annotated[Path, typer.Argument(help="The TOML config to 
 
 
 @app.command()
-def demo(config: ConfigOption = None) -> None:
-    """Walk a scripted user journey in-process and explain every decision."""
+def demo(
+    config: ConfigOption = None,
+    users: Annotated[int, typer.Option(min=1, max=100_000, help="Simulated users.")] = 150,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Simulated days.")] = 21,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated population.")] = 7,
+    workdir: Annotated[Path, typer.Option(help="Where the demo database and plots go.")] = Path(
+        "demo-output"
+    ),
+    mlruns: Annotated[Path, typer.Option(help="MLflow folder.")] = Path("mlruns"),
+    comparisons: Annotated[bool, typer.Option(help="Also run the comparison policies.")] = True,
+    journey: Annotated[
+        bool, typer.Option(help="Only walk a short scripted journey, explaining each decision.")
+    ] = False,
+) -> None:
+    """Run the whole loop on the embedded default: serve, simulate, learn, retrain, compare."""
     path = _config_path(config)
     try:
         deployment = load_config(path)
@@ -57,7 +70,13 @@ def demo(config: ConfigOption = None) -> None:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
     typer.echo(f"tactful demo on {path} (catalog {deployment.catalog().version})\n")
-    run_journey(deployment, echo=typer.echo)
+    if journey:
+        run_journey(deployment, echo=typer.echo)
+        return
+    from serving.demo import DemoOptions, run_demo
+
+    options = DemoOptions(users, days, seed, workdir, mlruns, comparisons)
+    run_demo(path, options, echo=typer.echo)
 
 
 DatabaseOption = Annotated[

@@ -46,7 +46,11 @@ def ope_comparison(
 
 
 def learning_curve(
-    curves: Mapping[str, Sequence[tuple[int, float]]], path: Path, title: str, ylabel: str
+    curves: Mapping[str, Sequence[tuple[int, float]]],
+    path: Path,
+    title: str,
+    ylabel: str,
+    xlabel: str = "decisions",
 ) -> Path:
     """One line per series of ``(decisions seen, value)`` points."""
     figure, axes = plt.subplots(figsize=(7, 4))
@@ -54,11 +58,27 @@ def learning_curve(
         if points:
             xs, ys = zip(*points, strict=True)
             axes.plot(xs, ys, label=name)
-    axes.set_xlabel("decisions")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def policy_comparison(values: Mapping[str, float], path: Path, title: str, ylabel: str) -> Path:
+    """One bar per policy, for a single measure (reward per decision, violations...)."""
+    figure, axes = plt.subplots(figsize=(max(6.0, 1.2 * len(values)), 4))
+    names = list(values)
+    bars = axes.bar(names, [values[n] for n in names], color="#4C72B0")
+    axes.bar_label(bars, fmt="%.4g", fontsize="small")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.axhline(0.0, color="black", linewidth=0.5)
+    axes.tick_params(axis="x", labelrotation=20)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

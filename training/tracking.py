@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ MODEL_NAME = "tactful-policy"
 CHAMPION = "champion"
 OFFLINE_EXPERIMENT = "tactful-offline-training"
 ONLINE_EXPERIMENT = "tactful-online-learning"
+DEMO_EXPERIMENT = "tactful-demo"
 POLICY_ARTIFACT = "policy.zip"
 CONFIG_ARTIFACT = "tactful.toml"
 #: Tag on a model version: the last log seq its training data covered.
@@ -211,6 +212,23 @@ class Tracking:
             last_seq=int(version.tags.get(LAST_SEQ_TAG, "0")),
             metrics=dict(metrics),
         )
+
+    def log_report(
+        self,
+        experiment: str,
+        run_name: str,
+        params: Mapping[str, object],
+        metrics: Mapping[str, float],
+        artifacts: Sequence[Path],
+    ) -> str:
+        """Log a finished piece of work (a demo, a benchmark) as one run; returns its id."""
+        self.client()
+        with mlflow.start_run(experiment_id=self.experiment(experiment), run_name=run_name) as run:
+            mlflow.log_params({k: _param(v) for k, v in params.items()})
+            mlflow.log_metrics(dict(metrics))
+            for path in artifacts:
+                mlflow.log_artifact(str(path))
+        return str(run.info.run_id)
 
     def log_online(self, metrics: Mapping[str, float], step: int, run_name: str) -> None:
         """Append rolling online-learning metrics to the online experiment's run."""

@@ -36,6 +36,7 @@ class Tally:
     repeats_within_cooldown: int = 0
     offers_after_opt_out: int = 0
     reward: float = 0.0
+    #: After each day: (decisions so far, cumulative reward so far).
     curve: list[tuple[int, float]] = field(default_factory=list)
 
     @property
@@ -112,7 +113,7 @@ def simulate(
             _self_upgrades(user, answers, effects, tally, catalog)
         recover(people, effects)
         chooser.end_of_day(START + timedelta(days=day + 1))
-        tally.curve.append((tally.decisions, tally.reward / max(tally.decisions, 1)))
+        tally.curve.append((tally.decisions, tally.reward))
         if progress is not None:
             progress(day + 1, days)
     return tally

@@ -7,8 +7,6 @@ the simulator's true acceptance model, and a pushy policy that ignores the rules
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -115,6 +113,7 @@ class PolicyChooser:
         default_factory=dict
     )
     _users: dict[str, str] = field(default_factory=dict)
+    _count: int = 0
 
     def __post_init__(self) -> None:
         self.decider = Decider(self.config, self.policy, InMemoryRespectStore(), clock=self._clock)
@@ -128,7 +127,15 @@ class PolicyChooser:
         self, user: SimUser, session_id: str, moment: Moment, now: datetime
     ) -> tuple[str, str | None]:
         self._now = now
-        return self.track(self.decider.decide(user.user_id, session_id, moment.context), user)
+        decision = self.decider.decide(
+            user.user_id, session_id, moment.context, decision_id=self.next_id()
+        )
+        return self.track(decision, user)
+
+    def next_id(self) -> str:
+        """Deterministic decision ids: the sampling seed, so a simulation replays exactly."""
+        self._count += 1
+        return f"{self.name}-{self._count}"
 
     def track(self, decision: Decision, user: SimUser) -> tuple[str, str | None]:
         """Remember a decision until its outcome is learned at the end of the day."""
@@ -188,7 +195,11 @@ class OracleChooser:
                 best, best_value = action, value
         renderable = [] if best == NO_OFFER else [best]
         decision = self._chooser.decider.decide(
-            user.user_id, session_id, moment.context, renderable=renderable
+            user.user_id,
+            session_id,
+            moment.context,
+            renderable=renderable,
+            decision_id=self._chooser.next_id(),
         )
         return self._chooser.track(decision, user)
 
@@ -207,7 +218,7 @@ class PushyChooser:
     seed: int = 0
     name: str = "pushy (no rules)"
     respects_rules: bool = False
-    make_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    _count: int = 0
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -216,7 +227,8 @@ class PushyChooser:
     def decide(
         self, user: SimUser, session_id: str, moment: Moment, now: datetime
     ) -> tuple[str, str | None]:
-        return self.make_id(), self._offers[int(self._rng.integers(len(self._offers)))]
+        self._count += 1
+        return f"pushy-{self._count}", self._offers[int(self._rng.integers(len(self._offers)))]
 
     def report(self, decision_id: str, kind: EventKind, value: float, now: datetime) -> None:
         """Pushy does not listen."""

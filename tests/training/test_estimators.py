@@ -17,6 +17,8 @@ from training.estimators import (
     direct_method,
     dm_rows,
     doubly_robust,
+    dr_os,
+    dr_os_rows,
     dr_rows,
     importance_weights,
     ips,
@@ -268,3 +270,38 @@ def test_row_contributions_always_average_to_their_estimate(
     assert float(np.mean(switch_dr_rows(*args, tau=tau))) == pytest.approx(
         switch_dr(*args, tau=tau), abs=1e-9
     )
+
+
+# --- DR with optimistic shrinkage ---------------------------------------------------------------
+
+# lambda = 4 shrinks w = [2, 2, 0.5, 0] to 4 w / (w^2 + 4) = [1, 1, 2 / 4.25, 0]
+#   w_o * (reward - q_logged) = [0.4, -0.2, 0.1 * 2 / 4.25, 0]     sum = 0.2 + 0.2 / 4.25
+#   estimate = (sum(q_expected) + 0.2 + 0.2 / 4.25) / 4 = (2.2 + 0.2 / 4.25) / 4
+
+
+def test_dr_os_by_hand() -> None:
+    assert dr_os(*MODELLED, lambda_=4.0) == pytest.approx((2.2 + 0.2 / 4.25) / 4)
+    assert float(np.mean(dr_os_rows(*MODELLED, lambda_=4.0))) == pytest.approx(
+        dr_os(*MODELLED, lambda_=4.0)
+    )
+
+
+def test_dr_os_spans_dm_to_dr() -> None:
+    # lambda = 0 shrinks every weight to zero (even w = 0, where the mapping is 0 / 0).
+    assert dr_os(*MODELLED, lambda_=0.0) == pytest.approx(direct_method(Q_EXPECTED))
+    assert dr_os(*MODELLED, lambda_=math.inf) == pytest.approx(doubly_robust(*MODELLED))
+
+
+@pytest.mark.parametrize("lambda_", [-1.0, math.nan])
+def test_dr_os_refuses_a_negative_or_missing_lambda(lambda_: float) -> None:
+    with pytest.raises(ValueError, match=r"^lambda_ must be non-negative$"):
+        dr_os(*MODELLED, lambda_=lambda_)
+    with pytest.raises(ValueError, match=r"^lambda_ must be non-negative$"):
+        dr_os_rows(*MODELLED, lambda_=lambda_)
+
+
+@given(log=logs(), lambda_=st.floats(0.0, 1e6))
+def test_dr_os_with_a_perfect_model_is_the_truth(
+    log: dict[str, FloatArray], lambda_: float
+) -> None:
+    assert dr_os(*modelled(log), lambda_=lambda_) == pytest.approx(float(log["truth"]), abs=1e-9)

@@ -51,7 +51,8 @@ def test_demo_prints_a_table_and_where_to_look_next(
     _, lines, _ = demo
     text = "\n".join(lines)
 
-    assert "policy" in text and "oracle" in text
+    assert "policy" in text
+    assert "oracle" in text
     assert "mlflow ui --backend-store-uri sqlite:///" in text
     assert "/docs" in text
     assert any("online learner learned from" in line for line in lines)

@@ -294,8 +294,8 @@ def features(log: Log, len_list: int = LEN_LIST) -> FloatArray:
     """The reward model's inputs: one-hot user features, then the slot one-hot.
 
     obp's context for OBD is the user features alone (its regression model adds the
-    item's features and fits one model per position); tactful's model fits one model
-    per action (item) instead, so the slot goes into the context.
+    item's features and fits one model per position); here the slot goes into the
+    context and the item into the action, pooled or per item (``--per-action``).
     """
     users = one_hot(list(zip(*log.users, strict=True)))
     slots = np.eye(len_list)[log.position]
@@ -354,7 +354,12 @@ def run_once(
         log.pscore[rows],
         x[rows],
     )
-    model = CrossFittedRewardModel(reward_model(args.model), n_folds=args.folds, random_state=run)
+    model = CrossFittedRewardModel(
+        reward_model(args.model),
+        n_folds=args.folds,
+        random_state=run,
+        pooled=not args.per_action,
+    )
     q = model.fit_predict(xs, item, r, n_actions=target.shape[0])
     pmf = target[:, slot].T  # each row's distribution over items at its own slot
     index = np.arange(log.n)
@@ -468,20 +473,17 @@ NOTES = """\
   {tau:g}, tactful's default; lambda = {lambda_:g}). The sweep below shows both at each of
   obp's candidates; picking its best row would be tuning on the truth, so it is not
   reported as tactful's number.
-* **Reward model: the main reason tactful trails on DM, switch-DR and DR-os.** obp fits
-  one classifier per position on the user features plus the item's features, pooling
-  every item. tactful's `CrossFittedRewardModel` fits one model per item (action) on the
-  user features plus the slot, so no item learns from another (the item-context CSVs go
-  unused for that reason). The random log has {clicks:.0f} clicks in {n} rows over {items}
-  items: an (item, fold) model sees about {per_model:.1f} clicks on average, so most
-  predict 0 and the rest about the item's own click rate. DM is then a per-item plug-in
-  of the very clicks IPS reweights: across resamples its correlation with IPS is
-  {dm_corr:.2f} (DR-os {dr_os_corr:.2f}), and it inherits IPS's variance. A pooled model
-  predicts about the same rate for every item, close to the random policy's own click
-  rate, which here is close to Bernoulli TS's: the `logged_mean` row (not an estimator
-  of the target at all) scores {baseline:.3f}. That, more than modelling, is what obp's
-  DM and DR-os accuracy reflects on this sample; on a log where the two policies' rates
-  differ it would not carry over.
+* **Reward model.** By default this bench pools, as obp does: one model over the user
+  features, the slot and a one-hot item, cross-fitted (`CrossFittedRewardModel(pooled=True)`).
+  `--per-action` fits one model per item instead (tactful's default elsewhere, right when
+  rewards are plentiful); with {clicks:.0f} clicks in {n} rows over {items} items an (item,
+  fold) model then sees about {per_model:.1f} clicks, most predict 0, and DM becomes a
+  per-item plug-in of the very clicks IPS reweights. Here DM's correlation with IPS across
+  resamples is {dm_corr:.2f} (DR-os {dr_os_corr:.2f}). Note also the `logged_mean` row, not
+  an estimator of the target at all, which scores {baseline:.3f}: the random policy's own
+  click rate is close to Bernoulli TS's on this sample, so a model that predicts about the
+  same rate everywhere looks accurate; that would not carry over to a log where the two
+  policies' rates differ.
 * **IPS and SNIPS** use no model, so their gap to obp is protocol noise (different
   resamples and Monte Carlo draws): obp's 30-run mean has a standard error near
   {ips_se:.2f}, so tactful's {ips_mean:.3f} against {ips_obp:.3f} is not a real difference.
@@ -505,6 +507,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--model", choices=("logistic", "ridge"), default="logistic")
     parser.add_argument("--folds", type=int, default=3, help="cross-fitting folds (obp: 3)")
+    parser.add_argument(
+        "--per-action",
+        action="store_true",
+        help="one reward model per item instead of one pooled model (pooled is obp's way)",
+    )
     parser.add_argument("--seed", type=int, default=12345, help="seeds Monte Carlo and bootstrap")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the wheel is kept")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results are written")

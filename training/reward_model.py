@@ -9,7 +9,10 @@ is for a row the model never saw.
 
 Actions are handled by one model per action, fitted on the rows where that action
 was logged. That gives any scikit-learn estimator, linear or not, the action-by-context
-interaction the reward depends on, without a hand-built design matrix.
+interaction the reward depends on, without a hand-built design matrix. When rewards
+are rare and actions many, each per-action model sees almost nothing; ``pooled=True``
+fits one model on the context plus a one-hot action instead, sharing strength across
+actions (what a sparse click log needs).
 """
 
 from __future__ import annotations
@@ -52,10 +55,17 @@ class CrossFittedRewardModel(BaseEstimator):  # type: ignore[misc]  # sklearn is
     ``get_params`` / ``set_params`` and lets ``sklearn.base.clone`` copy it.
     """
 
-    def __init__(self, estimator: Any = None, n_folds: int = N_FOLDS, random_state: int = 0):
+    def __init__(
+        self,
+        estimator: Any = None,
+        n_folds: int = N_FOLDS,
+        random_state: int = 0,
+        pooled: bool = False,
+    ):
         self.estimator = estimator
         self.n_folds = n_folds
         self.random_state = random_state
+        self.pooled = pooled
 
     def fit(
         self,
@@ -92,9 +102,12 @@ class CrossFittedRewardModel(BaseEstimator):  # type: ignore[misc]  # sklearn is
         for fold, (train, held_out) in enumerate(splitter.split(x)):
             folds[held_out] = fold
             low, high = float(r[train].min()), float(r[train].max())
-            for arm in range(k):
-                rows = train[a[train] == arm]
-                q[held_out, arm] = self._fit_arm(base, x[rows], r[rows], x[held_out], r[train])
+            if self.pooled:
+                q[held_out] = self._fit_pooled(base, x, a, r, train, held_out, k)
+            else:
+                for arm in range(k):
+                    rows = train[a[train] == arm]
+                    q[held_out, arm] = self._fit_arm(base, x[rows], r[rows], x[held_out], r[train])
             q[held_out] = np.clip(q[held_out], low, high)
         self.q_ = q
         self.folds_ = folds
@@ -111,6 +124,27 @@ class CrossFittedRewardModel(BaseEstimator):  # type: ignore[misc]  # sklearn is
         if np.unique(r_train).size == 1:
             return np.full(x_score.shape[0], float(r_train[0]))
         return _predict_reward(clone(base).fit(x_train, r_train), x_score)
+
+    @staticmethod
+    def _fit_pooled(
+        base: Any,
+        x: FloatArray,
+        a: NDArray[Any],
+        r: FloatArray,
+        train: IntArray,
+        held_out: IntArray,
+        k: int,
+    ) -> FloatArray:
+        """One model over context and one-hot action; scores every action on held-out rows."""
+        if np.unique(r[train]).size == 1:
+            return np.full((held_out.size, k), float(r[train][0]))
+        eye = np.eye(k)
+        model = clone(base).fit(np.hstack([x[train], eye[a[train]]]), r[train])
+        out = np.empty((held_out.size, k))
+        for arm in range(k):
+            arms = np.repeat(eye[arm : arm + 1], held_out.size, axis=0)
+            out[:, arm] = _predict_reward(model, np.hstack([x[held_out], arms]))
+        return out
 
     def fit_predict(
         self,

@@ -323,8 +323,9 @@ def retrain(
             "events": summary.events,
             "train_rows": len(train_rows),
             "evaluation_rows": len(eval_rows),
+            **({"rule_agreement": agrees} if agrees is not None else {}),
         },
-        artifacts={p.name: p for p in plots},
+        artifacts={**{p.name: p for p in plots}, **extra_artifacts},
         tags={"tactful.incumbent": incumbent_name},
         last_seq=train_rows[-1].seq if train_rows else 0,
     )

@@ -1,0 +1,178 @@
+"""What tactful's in-process decision costs on top of the Vowpal Wabbit call inside it.
+
+``Decider.decide`` extracts features, applies the respect rules, builds the VW
+example, asks VW, validates and samples the pmf and records the decision. The
+baseline is ``vowpalwabbit.Workspace.predict`` alone, on multi-line examples
+built once (with ``VWPolicy.examples``) from the same contexts and the same
+arguments. Timed in alternating rounds; the ratio total/VW must stay below 2
+(tactful's overhead smaller than the VW call itself). The same loop over
+``SqlStore`` (a SQLite file, every decision written durably) is a separate line.
+
+    python -m bench.decide            # 5 rounds of 2000 decisions each
+    python -m bench.decide --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import vowpalwabbit
+
+from bandit import Decider, InMemoryRespectStore, load_config, make_policy
+from bandit.respect import RespectStore
+from bandit.storage import SqlStore
+from bench.common import (
+    CONFIG,
+    RESULTS,
+    Headline,
+    Progress,
+    format_ratio,
+    median,
+    ratio,
+    table,
+    write_results,
+)
+from bench.workload import context_payload
+from features import SessionContext
+
+NAME = "decide"
+TITLE = "In-process decisions: tactful's Decider vs the raw VW predict"
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.decide", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--decisions", type=int, default=None, help="per round and contender")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (2 if args.quick else 5)
+    args.decisions = args.decisions or (500 if args.quick else 2000)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Time the three contenders in alternating rounds and write the ratios."""
+    args = parse(argv)
+    progress = Progress(NAME)
+    config = load_config(CONFIG)
+    contexts = [SessionContext.model_validate(context_payload(i)) for i in range(4)]
+    n = args.decisions
+
+    with tempfile.TemporaryDirectory(prefix="bench-decide-") as tmp:
+        sql = SqlStore(f"sqlite:///{Path(tmp) / 'decide.db'}", config.reward)
+        deciders: dict[str, Decider] = {}
+        for name, store in (("memory", InMemoryRespectStore()), ("sqlite", sql)):
+            typed: RespectStore = store
+            deciders[name] = Decider(config, make_policy(config), typed)
+
+        # The raw VW side: the same arguments, the same examples, built once up front.
+        policy = make_policy(config)
+        workspace = vowpalwabbit.Workspace(policy.arguments)
+        probe = deciders["memory"]
+        examples = []
+        for i, context in enumerate(contexts):
+            allowed = probe.eligibility(f"probe-{i}", "probe", context)
+            features = probe.decide(f"probe-{i}", "probe", context).features
+            examples.append(policy.examples(features, allowed.eligible))
+        actions = [len(e) - 1 for e in examples]
+        progress(f"eligible actions per context: {actions}")
+
+        counter = {"memory": 0, "sqlite": 0}
+
+        def decider_loop(name: str) -> Callable[[], None]:
+            decider = deciders[name]
+
+            def loop() -> None:
+                start = counter[name]
+                for i in range(start, start + n):
+                    # Distinct users: caps never empty the action set, so VW always runs.
+                    decider.decide(f"user-{i}", f"session-{i}", contexts[i % len(contexts)])
+                counter[name] = start + n
+
+            return loop
+
+        def vw_loop() -> None:
+            for i in range(n):
+                workspace.predict(examples[i % len(examples)])
+
+        contenders: dict[str, Callable[[], None]] = {
+            "vw_predict": vw_loop,
+            "decide_memory": decider_loop("memory"),
+            "decide_sqlite": decider_loop("sqlite"),
+        }
+        per_call: dict[str, list[float]] = {name: [] for name in contenders}
+        for loop in contenders.values():  # warm-up
+            loop()
+        for round_ in range(1, args.rounds + 1):
+            order = list(contenders) if round_ % 2 else list(reversed(contenders))
+            for name in order:
+                tick = time.perf_counter()
+                contenders[name]()
+                per_call[name].append((time.perf_counter() - tick) / n * 1e6)
+            progress(
+                f"round {round_}/{args.rounds}: "
+                + ", ".join(f"{k}={v[-1]:.0f} us" for k, v in per_call.items())
+            )
+        sql.close()
+        workspace.finish()
+
+    us = {name: median(values) for name, values in per_call.items()}
+    memory_ratio = ratio(us["decide_memory"], us["vw_predict"])
+    sqlite_ratio = ratio(us["decide_sqlite"], us["vw_predict"])
+    details = [
+        {
+            "contender": name,
+            "median_us_per_decision": us[name],
+            "min_us": min(per_call[name]),
+            "max_us": max(per_call[name]),
+            "ratio_to_vw": ratio(us[name], us["vw_predict"]),
+        }
+        for name in contenders
+    ]
+    headlines = [
+        Headline.of(
+            NAME,
+            "Decider.decide (in-memory store) / VW predict",
+            f"{format_ratio(memory_ratio)} ({us['decide_memory']:.0f} vs "
+            f"{us['vw_predict']:.0f} us)",
+            "< 2x",
+            memory_ratio < 2.0,
+        ),
+        Headline.of(
+            NAME,
+            "Decider.decide (SQLite store) / VW predict",
+            f"{format_ratio(sqlite_ratio)} ({us['decide_sqlite']:.0f} us)",
+            "-",
+            None,
+        ),
+    ]
+    print(table(details))
+    for h in headlines:
+        print(f"{h.measure}: {h.value} (target {h.target})")
+    write_results(
+        NAME,
+        TITLE,
+        "Median microseconds per decision over alternating rounds. `vw_predict` is "
+        "`Workspace.predict` on pre-built multi-line examples with the policy's own "
+        "arguments; `decide_*` is the whole `Decider.decide` (features, rules, examples, "
+        "VW, pmf, sampling, record). Distinct users, so caps never remove every offer.",
+        {
+            "quick": args.quick,
+            "rounds": args.rounds,
+            "decisions_per_round": n,
+            "vw_arguments": policy.arguments,
+            "eligible_actions": actions,
+        },
+        headlines,
+        details,
+        Path(args.out),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,486 @@
+"""Offline retraining: the promotion gate, OPE of one policy, and whole runs logged to MLflow.
+
+The gate is specified on hand-built reports. Whole runs train on the shared
+synthetic log (see ``conftest.py``), where storage_200 is clearly right at peaks and
+every offer is clearly wrong at quiet moments, so a candidate learns to beat the
+uniform logging policy on value and on both guardrails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import mlflow.artifacts
+import mlflow.models
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from mlflow import MlflowClient
+
+from bandit import NO_OFFER, NeverOffer, TactfulConfig, Uniform, VWPolicy
+from bandit.storage import SqlStore
+from features import to_matrix
+from tests.training.conftest import (
+    CONFIG_TEXT,
+    SHARED_DECISIONS,
+    STORAGE,
+    TEAM,
+    TrackingFactory,
+    quiet,
+    sqlite_store,
+    write_synthetic_log,
+)
+from training.candidate import target_probabilities
+from training.diagnostics import Overlap
+from training.evaluate import Evaluation
+from training.intervals import Estimate
+from training.logs import Logged, LogSummary, rewards, split
+from training.retrain import (
+    CURVE_POINTS,
+    MIN_EVALUATION_ROWS,
+    WIDTH,
+    PolicyReport,
+    TrainingReport,
+    action_columns,
+    evaluate_policy,
+    gate,
+    progressive_curve,
+    retrain,
+    running_mean,
+)
+from training.tracking import MODEL_NAME, OFFLINE_EXPERIMENT, Tracking
+
+ESTIMATORS = ("ips", "snips", "dm", "dr", "switch_dr", "sndr")
+POLICIES = ("candidate", "logging", "never_offer")
+THIN = "overlap between the logging and target policies is too thin to trust: (test)"
+
+# -- the gate, on hand-built reports ---------------------------------------------------------
+
+
+def policy_report(
+    name: str,
+    dr: tuple[float, float, float],
+    *,
+    dismiss: float = 0.1,
+    opt_out: float = 0.01,
+    warning: str | None = None,
+) -> PolicyReport:
+    """A report whose DR estimate is ``(value, low, high)``, with the given guardrails."""
+    value, low, high = dr
+    overlap = Overlap(
+        n=500, effective_sample_size=200.0, max_weight=3.0, zero_support_share=0.0, warning=warning
+    )
+    evaluation = Evaluation({"dr": Estimate("dr", value, low, high)}, overlap)
+    return PolicyReport(
+        name,
+        evaluation,
+        dismiss_rate=Estimate("dr", dismiss, dismiss - 0.05, dismiss + 0.05),
+        opt_out_rate=Estimate("dr", opt_out, opt_out - 0.01, opt_out + 0.01),
+    )
+
+
+INCUMBENT = policy_report("logging", (0.15, 0.10, 0.20))
+BETTER = policy_report("candidate", (0.30, 0.20, 0.40))
+
+
+def test_gate_promotes_when_the_dr_lower_bound_beats_the_incumbents_estimate() -> None:
+    decision = gate(BETTER, INCUMBENT, rows=500)
+
+    assert decision.promote
+    assert len(decision.reasons) == 3
+    assert all(reason.startswith("ok: ") for reason in decision.reasons)
+    assert "candidate DR lower bound 0.2000 > logging DR estimate 0.1500" in decision.reasons[0]
+
+
+@pytest.mark.parametrize(
+    "dr",
+    [
+        pytest.param((0.30, 0.15, 0.45), id="lower-bound-equals-the-estimate"),
+        pytest.param((0.30, 0.14, 0.46), id="better-estimate-but-wide-interval"),
+        pytest.param((0.10, 0.05, 0.15), id="worse"),
+    ],
+)
+def test_gate_holds_unless_the_lower_bound_is_strictly_above_the_incumbents_estimate(
+    dr: tuple[float, float, float],
+) -> None:
+    decision = gate(policy_report("candidate", dr), INCUMBENT, rows=500)
+
+    assert not decision.promote
+    assert decision.reasons[0].startswith("held: candidate DR lower bound")
+    assert "<= logging DR estimate 0.1500" in decision.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("guardrail", "label"),
+    [("dismiss", "dismiss rate"), ("opt_out", "opt-out rate")],
+)
+def test_gate_holds_when_a_guardrail_gets_worse(guardrail: str, label: str) -> None:
+    worse = {"dismiss": 0.1, "opt_out": 0.01, guardrail: 0.2}
+    candidate = policy_report(
+        "candidate", (0.30, 0.20, 0.40), dismiss=worse["dismiss"], opt_out=worse["opt_out"]
+    )
+
+    decision = gate(candidate, INCUMBENT, rows=500)
+
+    assert not decision.promote
+    held = [reason for reason in decision.reasons if reason.startswith("held: ")]
+    assert held == [next(r for r in decision.reasons if label in r)]
+    assert held[0].startswith(f"held: {label} 0.2000 vs ")
+
+
+def test_gate_lets_guardrails_that_stay_equal_or_improve_pass() -> None:
+    equal = policy_report("candidate", (0.30, 0.20, 0.40), dismiss=0.1 + 1e-12, opt_out=0.01)
+    better = policy_report("candidate", (0.30, 0.20, 0.40), dismiss=0.0, opt_out=0.0)
+
+    assert gate(equal, INCUMBENT, rows=500).promote
+    assert gate(better, INCUMBENT, rows=500).promote
+
+
+def test_gate_holds_on_thin_overlap_and_says_why() -> None:
+    candidate = policy_report("candidate", (0.30, 0.20, 0.40), warning=THIN)
+
+    decision = gate(candidate, INCUMBENT, rows=500)
+
+    assert not decision.promote
+    assert f"held: thin overlap: {THIN}" in decision.reasons
+
+
+def test_gate_holds_with_too_few_evaluation_rows() -> None:
+    held = gate(BETTER, INCUMBENT, rows=MIN_EVALUATION_ROWS - 1)
+
+    assert not held.promote
+    assert held.reasons[0] == (
+        f"held: {MIN_EVALUATION_ROWS - 1} evaluation rows, fewer than {MIN_EVALUATION_ROWS}"
+    )
+    assert gate(BETTER, INCUMBENT, rows=MIN_EVALUATION_ROWS).promote
+
+
+def test_gate_gives_every_reason_at_once() -> None:
+    candidate = policy_report(
+        "candidate", (0.10, 0.05, 0.15), dismiss=0.5, opt_out=0.5, warning=THIN
+    )
+
+    decision = gate(candidate, INCUMBENT, rows=3)
+
+    assert not decision.promote
+    assert len(decision.reasons) == 5
+    assert all(reason.startswith("held: ") for reason in decision.reasons)
+    for fragment in ("evaluation rows", "thin overlap", "DR lower bound", "dismiss", "opt-out"):
+        assert any(fragment in reason for reason in decision.reasons), fragment
+
+
+unit = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False)
+rate = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+@given(
+    low=unit,
+    bar=unit,
+    dismiss=st.tuples(rate, rate),
+    opt_out=st.tuples(rate, rate),
+    thin=st.booleans(),
+    rows=st.integers(min_value=0, max_value=1000),
+)
+def test_gate_promotes_exactly_when_every_condition_holds(
+    low: float,
+    bar: float,
+    dismiss: tuple[float, float],
+    opt_out: tuple[float, float],
+    thin: bool,
+    rows: int,
+) -> None:
+    candidate = policy_report(
+        "candidate",
+        (low + 0.1, low, low + 0.2),
+        dismiss=dismiss[0],
+        opt_out=opt_out[0],
+        warning=THIN if thin else None,
+    )
+    incumbent = policy_report(
+        "champion", (bar, bar - 0.1, bar + 0.1), dismiss=dismiss[1], opt_out=opt_out[1]
+    )
+
+    decision = gate(candidate, incumbent, rows)
+
+    expected = (
+        rows >= MIN_EVALUATION_ROWS
+        and not thin
+        and low > bar
+        and dismiss[0] <= dismiss[1] + 1e-9
+        and opt_out[0] <= opt_out[1] + 1e-9
+    )
+    assert decision.promote is expected
+    assert any(reason.startswith("held: ") for reason in decision.reasons) is not expected
+
+
+# -- one policy's evaluation, and the learning curve ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def holdout(synthetic_rows: tuple[list[Logged], LogSummary]) -> tuple[list[Logged], list[Logged]]:
+    """The shared log split as retrain splits it."""
+    return split(synthetic_rows[0], 0.3)
+
+
+def test_columns_put_no_offer_first_then_every_logged_action(
+    holdout: tuple[list[Logged], list[Logged]],
+) -> None:
+    assert action_columns(holdout[1]) == [NO_OFFER, STORAGE, TEAM]
+
+
+def test_the_logging_policy_is_worth_its_own_average_reward(
+    holdout: tuple[list[Logged], list[Logged]],
+) -> None:
+    rows = holdout[1]
+    columns = action_columns(rows)
+    features = to_matrix((row.decision.features for row in rows), WIDTH)
+    pmfs = [np.array(list(row.decision.pmf.values())) for row in rows]
+
+    report = evaluate_policy("logging", pmfs, rows, columns, features, seed=0)
+
+    assert report.name == "logging"
+    assert set(report.evaluation.estimates) == set(ESTIMATORS)
+    # Every importance weight is 1: IPS is the plain mean, and every row counts fully.
+    assert report.evaluation.estimates["ips"].value == pytest.approx(float(rewards(rows).mean()))
+    assert report.evaluation.overlap.effective_sample_size == pytest.approx(len(rows))
+    assert report.evaluation.overlap.warning is None
+    dismissed = np.mean([row.dismissed for row in rows])
+    assert report.dismiss_rate.low <= dismissed <= report.dismiss_rate.high
+
+
+def test_never_offer_earns_nothing_and_upsets_no_one(
+    holdout: tuple[list[Logged], list[Logged]],
+) -> None:
+    rows = holdout[1]
+    columns = action_columns(rows)
+    features = to_matrix((row.decision.features for row in rows), WIDTH)
+    pmfs = target_probabilities(NeverOffer(), rows)[1]
+
+    report = evaluate_policy("never_offer", pmfs, rows, columns, features, seed=0)
+
+    assert report.evaluation.estimates["ips"].value == 0.0
+    assert report.dr.value == pytest.approx(0.0, abs=1e-9)
+    assert report.dismiss_rate.value == pytest.approx(0.0, abs=1e-9)
+    assert report.opt_out_rate.value == pytest.approx(0.0, abs=1e-9)
+
+
+def test_progressive_validation_of_the_logging_policy_is_the_running_mean(
+    holdout: tuple[list[Logged], list[Logged]],
+) -> None:
+    rows = holdout[0]
+
+    curve = dict(progressive_curve(Uniform(), rows))
+    logged = dict(running_mean(rows))
+
+    assert max(curve) == len(rows)
+    assert CURVE_POINTS <= len(curve) <= 2 * CURVE_POINTS  # sampled, not row by row
+    assert set(logged) <= set(curve)
+    for index, value in logged.items():
+        assert curve[index] == pytest.approx(value)
+
+
+def test_progressive_validation_learns_every_row_once(
+    holdout: tuple[list[Logged], list[Logged]], config: TactfulConfig
+) -> None:
+    rows = holdout[0]
+    policy = VWPolicy(config.policy, (-2.0, 1.1), config.catalog())
+
+    curve = progressive_curve(policy, rows)
+
+    assert policy.n_learned_ == len(rows)
+    assert [index for index, _ in curve] == sorted({index for index, _ in curve})
+
+
+# -- whole runs, logged to MLflow -------------------------------------------------------------
+
+
+def artifact_names(client: MlflowClient, run_id: str) -> set[str]:
+    return {artifact.path for artifact in client.list_artifacts(run_id)}
+
+
+def test_the_candidate_beats_the_logging_policy_off_policy(trained: TrainingReport) -> None:
+    candidate, logging = trained.reports["candidate"], trained.reports["logging"]
+
+    assert set(trained.reports) == set(POLICIES)
+    assert candidate.dr.value > logging.dr.value
+    assert candidate.dr.low > logging.dr.value
+    assert candidate.dismiss_rate.value < logging.dismiss_rate.value
+    assert candidate.evaluation.overlap.warning is None
+    assert trained.train_rows + trained.evaluation_rows == SHARED_DECISIONS
+    assert trained.evaluation_rows == round(SHARED_DECISIONS * 0.3)
+
+
+def test_a_run_is_logged_with_params_metrics_and_counts(
+    trained: TrainingReport, shared_tracking: Tracking, config: TactfulConfig
+) -> None:
+    client = shared_tracking.client()
+    assert trained.run_id is not None
+    run = client.get_run(trained.run_id)
+    experiment = client.get_experiment(run.info.experiment_id)
+    params, metrics = run.data.params, run.data.metrics
+
+    assert experiment.name == OFFLINE_EXPERIMENT
+    assert isinstance(trained.candidate, VWPolicy)
+    assert params["vw_arguments"] == trained.candidate.arguments
+    assert params["data_first_seq"] == "1"
+    assert params["data_last_seq"] == str(SHARED_DECISIONS)
+    assert params["catalog_version"] == config.catalog().version
+    assert params["config_sha256"] == hashlib.sha256(CONFIG_TEXT.encode()).hexdigest()
+    for policy in POLICIES:
+        for estimator in ESTIMATORS:
+            estimate = trained.reports[policy].evaluation.estimates[estimator]
+            assert metrics[f"{policy}.{estimator}"] == pytest.approx(estimate.value)
+            assert metrics[f"{policy}.{estimator}.low"] == pytest.approx(estimate.low)
+            assert metrics[f"{policy}.{estimator}.high"] == pytest.approx(estimate.high)
+        for diagnostic in ("dismiss_rate", "opt_out_rate", "ess", "max_weight"):
+            assert f"{policy}.{diagnostic}" in metrics
+        assert f"{policy}.zero_support_share" in metrics
+    assert metrics["decisions"] == SHARED_DECISIONS
+    assert metrics["learnable"] == trained.summary.learnable
+    assert metrics["events"] == trained.summary.events
+    assert metrics["no_offer_decisions"] == trained.summary.no_offer
+    assert metrics["skipped"] == 0
+    assert metrics["train_rows"] == trained.train_rows
+    assert metrics["evaluation_rows"] == trained.evaluation_rows
+    assert run.data.tags["tactful.incumbent"] == "logging"
+
+
+def test_a_run_carries_the_config_the_plots_and_the_model(
+    trained: TrainingReport, shared_tracking: Tracking
+) -> None:
+    client = shared_tracking.client()
+    assert trained.run_id is not None
+
+    names = artifact_names(client, trained.run_id)
+
+    assert {"tactful.toml", "ope_comparison.png", "learning_curve.png", "gate.txt"} <= names
+    assert [plot.name for plot in trained.plots] == ["ope_comparison.png", "learning_curve.png"]
+    for plot in trained.plots:
+        assert plot.read_bytes().startswith(b"\x89PNG")
+    logged_config = Path(client.download_artifacts(trained.run_id, "tactful.toml"))
+    assert logged_config.read_text(encoding="utf-8") == CONFIG_TEXT
+    version = client.get_model_version(MODEL_NAME, str(trained.model_version))
+    assert version.run_id == trained.run_id
+    # MLflow 3 stores the model beside the run, reachable through the registry.
+    uri = f"models:/{MODEL_NAME}/{version.version}"
+    model = mlflow.models.get_model_info(uri)
+    assert model.run_id == trained.run_id
+    assert "python_function" in model.flavors
+    files = {item.path for item in mlflow.artifacts.list_artifacts(artifact_uri=f"{uri}/artifacts")}
+    assert files == {"artifacts/policy.zip", "artifacts/tactful.toml"}
+    assert version.tags["tactful.last_seq"] == str(trained.train_rows)
+
+
+def test_a_passing_gate_moves_the_champion_alias(
+    trained: TrainingReport, shared_tracking: Tracking
+) -> None:
+    client = shared_tracking.client()
+    assert trained.run_id is not None
+    run = client.get_run(trained.run_id)
+
+    assert trained.gate.promote
+    assert trained.promoted
+    assert shared_tracking.champion_version() == trained.model_version
+    assert run.data.tags["tactful.gate"] == "promoted"
+    assert run.data.metrics["gate_promoted"] == 1.0
+    gate_text = Path(client.download_artifacts(trained.run_id, "gate.txt")).read_text("utf-8")
+    assert gate_text.splitlines() == trained.gate.reasons
+    version = client.get_model_version(MODEL_NAME, str(trained.model_version))
+    assert version.tags["tactful.promoted_because"] == "; ".join(trained.gate.reasons)
+
+
+@pytest.fixture(scope="module")
+def held(
+    trained: TrainingReport,
+    synthetic_store: SqlStore,
+    config: TactfulConfig,
+    shared_tracking: Tracking,
+) -> TrainingReport:
+    """Retraining on the same log against the champion it produced: nothing to beat it with."""
+    return retrain(synthetic_store, config, CONFIG_TEXT, shared_tracking, echo=quiet)
+
+
+def test_a_failing_gate_leaves_the_champion_where_it_was(
+    held: TrainingReport, trained: TrainingReport, shared_tracking: Tracking
+) -> None:
+    assert held.run_id is not None
+    run = shared_tracking.client().get_run(held.run_id)
+
+    assert "champion" in held.reports
+    assert not held.gate.promote
+    assert not held.promoted
+    assert held.gate.reasons[0].startswith("held: candidate DR lower bound")
+    assert "champion DR estimate" in held.gate.reasons[0]
+    assert held.model_version is not None
+    assert held.model_version != trained.model_version
+    assert shared_tracking.champion_version() == trained.model_version
+    assert run.data.tags["tactful.incumbent"] == "champion"
+    assert run.data.tags["tactful.gate"] == "held"
+    assert run.data.metrics["gate_promoted"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def unpromoted(
+    synthetic_store: SqlStore,
+    config: TactfulConfig,
+    new_tracking: TrackingFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[TrainingReport, Tracking]:
+    """A sweep run with promotion switched off, in a folder of its own (no champion yet)."""
+    tracking = new_tracking(tmp_path_factory.mktemp("unpromoted") / "mlruns")
+    report = retrain(
+        synthetic_store, config, CONFIG_TEXT, tracking, promote=False, sweep=True, echo=quiet
+    )
+    return report, tracking
+
+
+def test_without_promote_a_passing_gate_moves_nothing(
+    unpromoted: tuple[TrainingReport, Tracking],
+) -> None:
+    report, tracking = unpromoted
+    assert report.run_id is not None
+
+    assert report.gate.promote
+    assert not report.promoted
+    assert report.model_version is not None
+    assert tracking.champion_version() is None
+    assert tracking.client().get_run(report.run_id).data.tags["tactful.gate"] == "promoted"
+
+
+def test_a_sweep_run_logs_its_ranking(unpromoted: tuple[TrainingReport, Tracking]) -> None:
+    report, tracking = unpromoted
+    assert report.run_id is not None
+
+    assert "sweep.md" in artifact_names(tracking.client(), report.run_id)
+
+
+@pytest.fixture
+def short_store(tmp_path: Path, config: TactfulConfig) -> Iterator[SqlStore]:
+    store = sqlite_store(tmp_path / "short.db", config)
+    write_synthetic_log(store, config, decisions=20, prefix="short")
+    yield store
+    store.close()
+
+
+def test_too_short_a_log_is_logged_but_never_promoted(
+    short_store: SqlStore,
+    config: TactfulConfig,
+    new_tracking: TrackingFactory,
+    tmp_path: Path,
+) -> None:
+    tracking = new_tracking(tmp_path / "mlruns")
+
+    report = retrain(short_store, config, CONFIG_TEXT, tracking, echo=quiet)
+
+    assert report.reports == {}
+    assert report.evaluation_rows == 6
+    assert report.gate.reasons == ["held: only 6 evaluation rows"]
+    assert not report.promoted
+    assert [plot.name for plot in report.plots] == ["learning_curve.png"]
+    assert tracking.champion_version() is None
+    assert report.run_id is not None
+    assert tracking.client().get_run(report.run_id).data.tags["tactful.gate"] == "held"

@@ -17,7 +17,7 @@ install: $(RUN)/tactful
 
 ## Re-resolve pinned versions (with hashes) from pyproject.toml.
 lock:
-	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes pyproject.toml --group pyproject.toml:dev -o requirements.lock
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes pyproject.toml --group pyproject.toml:dev --group pyproject.toml:bench -o requirements.lock
 
 demo: install
 	$(RUN)/tactful demo

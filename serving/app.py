@@ -19,6 +19,7 @@ from serving import errors
 from serving.learner import Learner
 from serving.logs import configure, decision_id_var
 from serving.metrics import Metrics
+from serving.ratelimit import RateLimit
 from serving.routers import admin, decisions, health, offers, users
 from serving.service import Service
 from serving.settings import INSECURE_DEV_SECRET, Settings
@@ -163,6 +164,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         app.include_router(module.router)
     app.add_middleware(Timing, metrics=metrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # Outermost: a caller over its rate is refused before its body is even read.
+    app.add_middleware(RateLimit, settings=settings, metrics=metrics)
     return app
 
 

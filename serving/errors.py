@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bandit import ContradictoryEvent, UnknownDecision, UnknownOffer
+from serving.auth import InvalidRewardToken
 
 log = logging.getLogger("tactful.errors")
 
@@ -27,6 +28,16 @@ def install(app: FastAPI) -> None:
     async def _unknown_decision(request: Request, exc: UnknownDecision) -> JSONResponse:
         request.app.state.metrics.rejected_ids.inc()
         return error(status.HTTP_404_NOT_FOUND, "unknown decision", str(exc))
+
+    @app.exception_handler(InvalidRewardToken)
+    async def _forged_token(request: Request, exc: InvalidRewardToken) -> JSONResponse:
+        request.app.state.metrics.forged_reward_tokens.labels(reason=exc.reason).inc()
+        log.warning("refused an event's reward token", extra={"fields": {"reason": exc.reason}})
+        return error(
+            status.HTTP_403_FORBIDDEN,
+            "missing or invalid reward token",
+            "send the reward_token of the decision as the X-Reward-Token header",
+        )
 
     @app.exception_handler(ContradictoryEvent)
     async def _contradiction(request: Request, exc: ContradictoryEvent) -> JSONResponse:

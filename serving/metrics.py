@@ -25,6 +25,18 @@ class Metrics:
         self.rejected_ids = Counter(
             "tactful_unknown_decision_ids", "Events for decision ids never issued", registry=r
         )
+        self.forged_reward_tokens = Counter(
+            "tactful_forged_reward_tokens",
+            "Events refused for a missing or wrong reward token",
+            ["reason"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "tactful_rate_limited",
+            "Requests refused by the rate limit, by caller kind (key or address)",
+            ["caller"],
+            registry=r,
+        )
         self.rewards_joined = Counter(
             "tactful_rewards_joined", "Decisions whose reward window closed", registry=r
         )

@@ -111,6 +111,11 @@ class DecisionResponse(BaseModel):
     explored: bool
     policy_version: str
     explanation: ExplanationView
+    reward_token: str | None = Field(
+        default=None,
+        description="When the server signs decisions: send it as `X-Reward-Token` with "
+        "every event of this decision.",
+    )
 
 
 class EventRequest(_Body):

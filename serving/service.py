@@ -27,6 +27,7 @@ from bandit.artifact import load_policy
 from bandit.decider import utcnow
 from bandit.storage import Checkpoint, DecisionRecord, EventOutcome, SqlStore, checksum
 from features import SessionContext, extract
+from serving.auth import InvalidRewardToken, reward_token, reward_token_key, valid_reward_token
 from serving.logs import decision_id_var
 from serving.metrics import Metrics
 from serving.settings import Settings
@@ -68,6 +69,7 @@ class Service:
         self.store = store
         self.metrics = metrics
         self._secret = settings.user_key_secret.get_secret_value()
+        self._token_key = reward_token_key(self._secret)
         self._swap_lock = threading.Lock()
         self._refused: set[int] = set()
         checkpoint = store.latest_checkpoint()
@@ -106,6 +108,25 @@ class Service:
         for removal in decision.explanation.removed:
             self.metrics.removals.labels(code=removal.code.value).inc()
         return decision
+
+    def reward_token(self, decision_id: str) -> str | None:
+        """The decision's signed reward token when reward tokens are on, else ``None``."""
+        if not self.settings.reward_tokens:
+            return None
+        return reward_token(self._token_key, decision_id)
+
+    def check_reward_token(self, decision_id: str, token: str | None) -> None:
+        """Refuse an event without its decision's token (when tokens are on).
+
+        Checked before the store is read, so a forged or guessed decision id costs no
+        query and tells the caller nothing about whether that decision exists.
+        """
+        if not self.settings.reward_tokens:
+            return
+        if token is None:
+            raise InvalidRewardToken("missing")
+        if not valid_reward_token(self._token_key, decision_id, token):
+            raise InvalidRewardToken("invalid")
 
     def record_event(
         self, decision_id: str, kind: EventKind, value: float

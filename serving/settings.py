@@ -38,6 +38,23 @@ class Settings(BaseSettings):
         description="HMAC secret that turns user ids into stored keys.",
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    rate_limit_per_second: float = Field(
+        default=1000.0,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="Requests per second each API key (or, without a valid key, each client "
+        "address) may sustain, per process; 0 disables rate limiting.",
+    )
+    rate_limit_burst: int = Field(
+        default=2000,
+        ge=1,
+        description="Requests a caller may send at once before the rate applies.",
+    )
+    reward_tokens: bool = Field(
+        default=False,
+        description="Return a signed `reward_token` with each decision and require it as "
+        "`X-Reward-Token` on the decision's events.",
+    )
     learner: bool = Field(default=True, description="Whether this process may hold the learner.")
     learner_poll_seconds: float = Field(default=1.0, gt=0.0, le=3600.0)
     lease_seconds: float = Field(default=15.0, gt=0.0, le=3600.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path
 
 from serving.auth import ClientAccess
 from serving.deps import ServiceDep
@@ -23,6 +23,13 @@ from serving.schemas import (
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[ClientAccess])
 DecisionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+RewardToken = Annotated[
+    str | None,
+    Header(
+        alias="X-Reward-Token",
+        description="The decision's `reward_token`, when the server signs decisions.",
+    ),
+]
 
 
 @router.post(
@@ -45,18 +52,33 @@ def decide(body: DecisionRequest, service: ServiceDep) -> DecisionResponse:
         explored=decision.explored,
         policy_version=decision.policy_version,
         explanation=explanation_view(decision.explanation),
+        reward_token=service.reward_token(decision.decision_id),
     )
 
 
 @router.post(
     "/{decision_id}/events",
     response_model=EventResponse,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
     summary="Report what the user did",
 )
-def post_event(decision_id: DecisionId, body: EventRequest, service: ServiceDep) -> EventResponse:
-    """Record an event once; retries are answered with ``duplicate: true``."""
+def post_event(
+    decision_id: DecisionId,
+    body: EventRequest,
+    service: ServiceDep,
+    reward_token: RewardToken = None,
+) -> EventResponse:
+    """Record an event once; retries are answered with ``duplicate: true``.
+
+    With reward tokens on, an event without its decision's token is refused (403).
+    """
     decision_id_var.set(decision_id)
+    service.check_reward_token(decision_id, reward_token)
     outcome, follow_up = service.record_event(decision_id, body.kind, body.value)
     return EventResponse(
         decision_id=decision_id,

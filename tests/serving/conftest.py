@@ -9,6 +9,7 @@ overlap) and every one still running is stopped at its end.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,6 +51,37 @@ def _keyed(base: Path) -> Server:
     )
 
 
+#: The secured server's keys: each test that spends requests there spends its own key's bucket.
+SECURED_KEYS = {
+    "flood": "flood-key-0123456789",
+    "calm": "calm-key-0123456789",
+    "client": "secured-client-key-0123456789",
+}
+SECURED_ADMIN_KEY = "secured-admin-key-0123456789"
+#: The secured server's rate limit: a burst a test can exhaust in a moment, a slow refill.
+SECURED_RATE = 1.0
+SECURED_BURST = 40
+
+
+def _secured(base: Path) -> Server:
+    # Keys, a tight rate limit and signed reward tokens, on a database of its own.
+    return Server(
+        "secured",
+        base / "secured",
+        {
+            "TACTFUL_CLIENT_KEYS": json.dumps(list(SECURED_KEYS.values())),
+            "TACTFUL_ADMIN_KEYS": json.dumps([SECURED_ADMIN_KEY]),
+            "TACTFUL_RATE_LIMIT_PER_SECOND": str(SECURED_RATE),
+            "TACTFUL_RATE_LIMIT_BURST": str(SECURED_BURST),
+            "TACTFUL_REWARD_TOKENS": "true",
+            "TACTFUL_LEARNER": "false",
+            "TACTFUL_MLRUNS": "",
+            # Unbuffered, so the access log (stdout) is in its file when a test reads it.
+            "PYTHONUNBUFFERED": "1",
+        },
+    )
+
+
 def _learner(name: str) -> Callable[[Path], Server]:
     # Learner processes on the shared server's database.
     def make(base: Path) -> Server:
@@ -69,12 +101,14 @@ SPECS: dict[str, Callable[[Path], Server]] = {
     "learner-a": _learner("learner-a"),
     "learner-b": _learner("learner-b"),
     "restarted": _restarted,
+    "secured": _secured,
 }
 NEEDED_BY: dict[str, tuple[str, ...]] = {
     "shared_server": ("shared",),
     "keyed_server": ("keyed",),
     "learners": ("shared", "learner-a", "learner-b"),
     "restarted_server": ("restarted",),
+    "secured_server": ("secured",),
 }
 
 
@@ -159,3 +193,13 @@ def learners(fleet: Fleet) -> tuple[Server, Server, Server]:
 def restarted_server(fleet: Fleet) -> Server:
     """A learner server with a database of its own, for the restart scenario."""
     return fleet.get("restarted")
+
+
+@pytest.fixture(scope="session")
+def secured_server(fleet: Fleet) -> Server:
+    """A keyed server with a tight rate limit and reward tokens (``TACTFUL_REWARD_TOKENS``).
+
+    Requests are charged to the key they present, so each test uses a key of its own
+    from ``SECURED_KEYS``; health, readiness and metrics are never limited.
+    """
+    return fleet.get("secured")

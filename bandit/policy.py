@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -31,18 +32,28 @@ METADATA = "policy.json"
 PMF_TOLERANCE = 1e-4
 
 
-def rng_for(decision_id: str) -> np.random.Generator:
-    """A generator seeded from the decision id alone, so a decision replays exactly."""
+def uniform_for(decision_id: str) -> float:
+    """One uniform draw in [0, 1) seeded by the decision id alone: a decision replays exactly.
+
+    A keyed hash is the whole generator here: seeding a numpy Generator to draw a single
+    number would cost more than the rest of the sampling put together.
+    """
     digest = hashlib.blake2b(decision_id.encode(), digest_size=8).digest()
-    return np.random.default_rng(int.from_bytes(digest, "big"))
+    return (int.from_bytes(digest, "big") >> 11) / float(1 << 53)
 
 
-def sample(pmf: FloatArray, decision_id: str) -> int:
+def sample(pmf: Sequence[float] | FloatArray, decision_id: str) -> int:
     """Draw one index from ``pmf``; an action with probability zero is never drawn."""
-    u = rng_for(decision_id).random()
-    index = int(np.searchsorted(np.cumsum(pmf), u, side="right"))
-    positive = np.flatnonzero(pmf > 0)
-    return index if index < len(pmf) and pmf[index] > 0 else int(positive[-1])
+    u = uniform_for(decision_id)
+    cumulative = 0.0
+    last_positive = 0
+    for index, probability in enumerate(pmf):
+        if probability > 0:
+            last_positive = index
+            cumulative += probability
+            if u < cumulative:
+                return index
+    return last_positive  # u fell in the rounding gap at the top: the last possible action
 
 
 def validated(pmf: Sequence[float] | FloatArray, n_actions: int) -> FloatArray:
@@ -50,9 +61,10 @@ def validated(pmf: Sequence[float] | FloatArray, n_actions: int) -> FloatArray:
     array = np.asarray(pmf, dtype=np.float64)
     if array.shape != (n_actions,):
         raise InvalidPolicyOutput(f"pmf has shape {array.shape}, expected ({n_actions},)")
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise InvalidPolicyOutput(f"pmf must be finite and non-negative, got {array.tolist()}")
-    total = float(array.sum())
+    values = array.tolist()  # a handful of floats: plain Python is faster than numpy here
+    if not all(math.isfinite(v) and v >= 0 for v in values):
+        raise InvalidPolicyOutput(f"pmf must be finite and non-negative, got {values}")
+    total = math.fsum(values)
     if abs(total - 1.0) > PMF_TOLERANCE:
         raise InvalidPolicyOutput(f"pmf must sum to 1, sums to {total}")
     return array / total
@@ -115,15 +127,16 @@ class Policy(ABC):
         decision_id = decision_id or uuid.uuid4().hex
         actions = eligibility.eligible
         raw, scores = self._pmf(features, actions)
-        pmf = validated(raw, len(actions))
+        pmf = validated(raw, len(actions)).tolist()
         index = sample(pmf, decision_id)
-        best = np.flatnonzero(pmf == pmf.max())
+        top = max(pmf)
+        best = [i for i, p in enumerate(pmf) if p == top]
         return Decision(
             decision_id=decision_id,
             chosen=actions[index],
-            probability=float(pmf[index]),
-            pmf=dict(zip(actions, pmf.tolist(), strict=True)),
-            explored=len(actions) > 1 and not (len(best) == 1 and best[0] == index),
+            probability=pmf[index],
+            pmf=dict(zip(actions, pmf, strict=True)),
+            explored=len(actions) > 1 and best != [index],
             policy_version=self.version,
             features=features,
             explanation=Explanation(

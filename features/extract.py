@@ -80,14 +80,23 @@ def history_features(history: History) -> dict[str, float]:
     return values
 
 
-def context_features(context: SessionContext) -> dict[str, dict[str, float]]:
-    """Everything derived from the client's context, by namespace."""
+def context_features(
+    context: SessionContext,
+    moment: Moment | None = None,
+    intents: dict[str, float] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Everything derived from the client's context, by namespace.
+
+    ``moment`` and ``intents`` may be passed in when the caller has derived them already.
+    """
+    moment = moment or moment_of(context)
+    intents = intents if intents is not None else intents_of(context)
     account = context.account
     client: dict[str, float] = {f"num.{k}": float(v) for k, v in context.numeric.items()}
     client.update({f"cat.{k}={v}": 1.0 for k, v in context.categorical.items()})
     return {
-        "moment": {f"moment={moment_of(context).value}": 1.0},
-        "intent": intents_of(context),
+        "moment": {f"moment={moment.value}": 1.0},
+        "intent": intents,
         "activity": {
             "focus_heavy": 1.0 if context.activity.focus_heavy else 0.0,
             f"stage={context.activity.stage.value}": 1.0,
@@ -104,10 +113,11 @@ def context_features(context: SessionContext) -> dict[str, dict[str, float]]:
 
 def extract(context: SessionContext, history: History | None = None) -> Features:
     """Turn a decision point into features; the single entry point of this package."""
-    namespaces = context_features(context)
+    moment, intents = moment_of(context), intents_of(context)
+    namespaces = context_features(context, moment, intents)
     namespaces["history"] = history_features(history or History())
     return Features(
-        moment=moment_of(context),
-        intents=MappingProxyType(intents_of(context)),
+        moment=moment,
+        intents=MappingProxyType(dict(intents)),
         namespaces=_frozen(namespaces),
     )

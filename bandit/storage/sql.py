@@ -13,9 +13,21 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +50,22 @@ OFFER_EVENTS = frozenset(
 SETTLE = timedelta(seconds=5)
 #: Pairs of events that cannot both be true of one decision.
 CONTRADICTIONS = {EventKind.ACCEPTED: EventKind.DISMISSED, EventKind.DISMISSED: EventKind.ACCEPTED}
+
+
+#: The respect-state reads on the decision path, built once (see ``_lock_user_statement``).
+_EXPOSURES = select(decisions.c.offer_id, decisions.c.session_id, decisions.c.created_at).where(
+    decisions.c.user_key == bindparam("user_key"),
+    decisions.c.offer_id.is_not(None),
+    decisions.c.created_at >= bindparam("since"),
+)
+_DISMISSALS = (
+    select(decisions.c.offer_id, events.c.created_at)
+    .join(decisions, decisions.c.id == events.c.decision_id)
+    .where(
+        events.c.user_key == bindparam("user_key"),
+        events.c.kind == EventKind.DISMISSED.value,
+    )
+)
 
 
 class Status:
@@ -129,23 +157,27 @@ class _SqlHold:
         at: datetime,
         rule_choice: str | None = None,
     ) -> None:
+        # Parameters, not ``.values()``: values would coerce every JSON leaf into a literal.
         self._conn.execute(
-            insert(decisions).values(
-                id=decision.decision_id,
-                user_key=self._user_key,
-                session_id=session_id,
-                placement=context.placement,
-                created_at=at,
-                window_closes_at=at + self._store.window,
-                chosen=decision.chosen,
-                offer_id=decision.offer_id,
-                probability=decision.probability,
-                policy_version=decision.policy_version,
-                record=decision_to_record(decision),
-                context=context.model_dump(mode="json"),
-                status=Status.OPEN,
-                rule_choice=rule_choice,
-            )
+            insert(decisions),
+            {
+                "id": decision.decision_id,
+                "user_key": self._user_key,
+                "session_id": session_id,
+                "placement": context.placement,
+                "created_at": at,
+                "window_closes_at": at + self._store.window,
+                "chosen": decision.chosen,
+                "offer_id": decision.offer_id,
+                "probability": decision.probability,
+                "policy_version": decision.policy_version,
+                "record": decision_to_record(decision),
+                "context": context.model_dump(mode="json"),
+                "status": Status.OPEN,
+                "closed_at": None,
+                "reward": None,
+                "rule_choice": rule_choice,
+            },
         )
 
 
@@ -186,33 +218,32 @@ class SqlStore:
     def _insert(self, table: Any) -> Any:
         return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
 
+    @cached_property
+    def _lock_user_statement(self) -> Any:
+        """Upsert-and-return in one statement: the row exists, is locked, and says opt-out.
+
+        Touching the row with ``DO UPDATE`` (not ``DO NOTHING``) is what takes PostgreSQL's
+        row lock; SQLite already holds its write lock from ``BEGIN IMMEDIATE``. Built
+        once: statement construction costs more than its execution on this path.
+        """
+        statement = self._insert(users).values(
+            user_key=bindparam("user_key"), opted_out=False, updated_at=bindparam("now")
+        )
+        return statement.on_conflict_do_update(
+            index_elements=["user_key"], set_={"user_key": statement.excluded.user_key}
+        ).returning(users.c.opted_out)
+
     def _lock_user(self, conn: Connection, user_key: str, now: datetime) -> bool:
         """Make sure the user row exists and lock it; return the opt-out flag."""
-        conn.execute(
-            self._insert(users)
-            .values(user_key=user_key, opted_out=False, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["user_key"])
-        )
-        query = select(users.c.opted_out).where(users.c.user_key == user_key)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        return bool(conn.execute(query).scalar_one())
+        row = conn.execute(self._lock_user_statement, {"user_key": user_key, "now": now})
+        return bool(row.scalar_one())
 
     def _state(
         self, conn: Connection, user_key: str, now: datetime, opted_out: bool
     ) -> RespectState:
-        exposures = conn.execute(
-            select(decisions.c.offer_id, decisions.c.session_id, decisions.c.created_at).where(
-                decisions.c.user_key == user_key,
-                decisions.c.offer_id.is_not(None),
-                decisions.c.created_at >= now - EXPOSURE_MEMORY,
-            )
-        ).all()
-        dismissals = conn.execute(
-            select(decisions.c.offer_id, events.c.created_at)
-            .join(decisions, decisions.c.id == events.c.decision_id)
-            .where(events.c.user_key == user_key, events.c.kind == EventKind.DISMISSED.value)
-        ).all()
+        params = {"user_key": user_key, "since": now - EXPOSURE_MEMORY}
+        exposures = conn.execute(_EXPOSURES, params).all()
+        dismissals = conn.execute(_DISMISSALS, params).all()
         return RespectState(
             opted_out=opted_out,
             exposures=tuple(Exposure(r.offer_id, r.session_id, r.created_at) for r in exposures),

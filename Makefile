@@ -4,7 +4,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: install lock demo serve test lint typecheck unit bench clean
+.PHONY: install lock demo serve test lint typecheck unit bench reliability clean
 
 $(RUN)/tactful: requirements.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -40,6 +40,10 @@ test: lint typecheck unit
 
 bench: install
 	$(RUN)/python -m bench
+
+## Fault-and-load run against real servers; rewrites RELIABILITY.md (about 10 minutes).
+reliability: install
+	$(RUN)/python -m bench.reliability
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

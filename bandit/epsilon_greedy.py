@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from bandit.linear_arms import LinearArms
-from bandit.policy import FloatArray, Policy
+from bandit.linear_policy import LinearPolicy
+from bandit.policy import FloatArray
 from features import Features, to_vector
 
 
-class EpsilonGreedy(Policy):
+class EpsilonGreedy(LinearPolicy):
     """Greedy on a ridge-regression estimate per action; explores uniformly with ``epsilon``.
 
     Ties at the top share the greedy mass, so the pmf never depends on action order.
@@ -21,13 +20,10 @@ class EpsilonGreedy(Policy):
     kind: ClassVar[str] = "epsilon_greedy"
 
     def __init__(self, epsilon: float = 0.1, width: int = 64, ridge: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(width, ridge)
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError("epsilon must be in [0, 1]")
         self.epsilon = epsilon
-        self.width = width
-        self.ridge = ridge
-        self._arms = LinearArms(width, ridge)
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments."""
@@ -40,19 +36,3 @@ class EpsilonGreedy(Policy):
         pmf = np.full(len(actions), self.epsilon / len(actions))
         pmf[best] += (1.0 - self.epsilon) / best.sum()
         return pmf, scores
-
-    def _learn(
-        self,
-        features: Features,
-        actions: tuple[str, ...],
-        chosen: int,
-        probability: float,
-        reward: float,
-    ) -> None:
-        self._arms.update(actions[chosen], to_vector(features, self.width), reward)
-
-    def _save_state(self, directory: Path) -> None:
-        self._arms.save(directory)
-
-    def _load_state(self, directory: Path) -> None:
-        self._arms.load(directory)

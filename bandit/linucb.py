@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from bandit.linear_arms import LinearArms
-from bandit.policy import FloatArray, Policy
+from bandit.linear_policy import LinearPolicy
+from bandit.policy import FloatArray
 from features import Features, to_vector
 
 
-class LinUCB(Policy):
+class LinUCB(LinearPolicy):
     """Chooses the action with the highest upper confidence bound on its reward.
 
     LinUCB is deterministic: the pmf puts all mass on the best bound (split evenly
@@ -23,13 +22,10 @@ class LinUCB(Policy):
     kind: ClassVar[str] = "linucb"
 
     def __init__(self, alpha: float = 1.0, width: int = 64, ridge: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(width, ridge)
         if alpha < 0:
             raise ValueError("alpha must be non-negative")
         self.alpha = alpha
-        self.width = width
-        self.ridge = ridge
-        self._arms = LinearArms(width, ridge)
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments."""
@@ -44,19 +40,3 @@ class LinUCB(Policy):
         scores = np.array(bounds)
         best = np.isclose(scores, scores.max())
         return best / best.sum(), scores
-
-    def _learn(
-        self,
-        features: Features,
-        actions: tuple[str, ...],
-        chosen: int,
-        probability: float,
-        reward: float,
-    ) -> None:
-        self._arms.update(actions[chosen], to_vector(features, self.width), reward)
-
-    def _save_state(self, directory: Path) -> None:
-        self._arms.save(directory)
-
-    def _load_state(self, directory: Path) -> None:
-        self._arms.load(directory)

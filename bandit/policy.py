@@ -201,3 +201,30 @@ class Policy(ABC):
         policy.n_learned_ = int(meta["n_learned"])
         policy.model_id_ = str(meta["model_id"])
         return policy
+
+
+class StatelessPolicy(Policy):
+    """A policy with nothing to learn or save: fixed rules and baselines.
+
+    Subclasses only say how likely each action is.
+    """
+
+    def get_params(self) -> dict[str, Any]:
+        """No hyperparameters."""
+        return {}
+
+    def _learn(
+        self,
+        features: Features,
+        actions: tuple[str, ...],
+        chosen: int,
+        probability: float,
+        reward: float,
+    ) -> None:
+        """Nothing to learn."""
+
+    def _save_state(self, directory: Path) -> None:
+        """Nothing to save."""
+
+    def _load_state(self, directory: Path) -> None:
+        """Nothing to load."""

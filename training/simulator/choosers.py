@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -24,7 +23,7 @@ from bandit import (
     TactfulConfig,
     reward_of,
 )
-from bandit.policy import FloatArray
+from bandit.policy import FloatArray, StatelessPolicy
 from features import Features, adjacency, intents_of
 from training.simulator.effects import Effects
 from training.simulator.population import Moment, SimUser, acceptance
@@ -51,7 +50,7 @@ class Chooser(Protocol):
         ...
 
 
-class RulesPolicy(Policy):
+class RulesPolicy(StatelessPolicy):
     """A product team's hand-written rule: show the offer that best matches the signal.
 
     Deterministic and never exploring; run under the respect rules like any policy.
@@ -63,10 +62,6 @@ class RulesPolicy(Policy):
     def __init__(self, catalog: Any = None) -> None:
         super().__init__()
         self.catalog = catalog
-
-    def get_params(self) -> dict[str, Any]:
-        """No hyperparameters."""
-        return {}
 
     def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
         scores = np.array(
@@ -81,22 +76,6 @@ class RulesPolicy(Policy):
         pmf = np.zeros(len(actions))
         pmf[best] = 1.0
         return pmf, scores
-
-    def _learn(
-        self,
-        features: Features,
-        actions: tuple[str, ...],
-        chosen: int,
-        probability: float,
-        reward: float,
-    ) -> None:
-        """Rules do not learn."""
-
-    def _save_state(self, directory: Path) -> None:
-        """Nothing to save."""
-
-    def _load_state(self, directory: Path) -> None:
-        """Nothing to load."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from bandit import (
     Uniform,
     VWPolicy,
 )
-from bandit.policy import METADATA, FloatArray, sample, validated
+from bandit.policy import METADATA, FloatArray, StatelessPolicy, sample, validated
 from features import Features, extract
 from tests.builders import completed_upload, mid_task_focus
 
@@ -358,7 +358,7 @@ def test_validated_renormalises_a_sum_within_tolerance() -> None:
     assert math.fsum(pmf) == pytest.approx(1.0, abs=1e-12)
 
 
-class FixedOutput(Policy):
+class FixedOutput(StatelessPolicy):
     """A policy that returns whatever pmf it is given. It has no ``kind``, so it never loads."""
 
     def __init__(self, pmf: list[float]) -> None:
@@ -370,22 +370,6 @@ class FixedOutput(Policy):
 
     def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
         return np.asarray(self.pmf), np.asarray(self.pmf)
-
-    def _learn(
-        self,
-        features: Features,
-        actions: tuple[str, ...],
-        chosen: int,
-        probability: float,
-        reward: float,
-    ) -> None:
-        """Learns nothing."""
-
-    def _save_state(self, directory: Path) -> None:
-        """Nothing to save."""
-
-    def _load_state(self, directory: Path) -> None:
-        """Nothing to load."""
 
 
 @pytest.mark.parametrize(

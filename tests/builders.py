@@ -38,3 +38,42 @@ def mid_task_focus() -> SessionContext:
         signals=[{"kind": "action_repeated", "action": "format", "count": 4, "seconds_ago": 10}],
         activity={"focus_heavy": True, "stage": "mid_task"},
     )
+
+
+OFFER_ID = "storage_200"
+FOLLOW_UP: dict[str, str] = {
+    "confirmation": "Done: 200 GB added. Your next upload has room.",
+    "revisit": "Storage options live under Settings > Plan.",
+    "tip": "Tip: emptying the trash frees space at no cost.",
+}
+VALID_OFFER: dict[str, object] = {
+    "id": OFFER_ID,
+    "headline": "Keep every upload, with 200 GB more space",
+    "subtext": "Your files stay in one place.",
+    "before": "15 GB, nearly full",
+    "after": "215 GB for everything you upload",
+    "price": {"amount": 4.0, "currency": "USD", "period": "month"},
+    "commitment": "Cancel anytime",
+    "cta": "Add 200 GB for 4 USD a month",
+    "dismiss": "Not now",
+    "format": "inline",
+    "ambition": "add_on",
+    "intents": ["limit_reached:storage"],
+}
+
+
+def offer_data(**overrides: object) -> dict[str, object]:
+    """A valid, honest offer with some fields replaced; a field set to None is left out.
+
+    ``follow_up_<name>`` replaces one follow-up text.
+    """
+    follow_up = dict(FOLLOW_UP)
+    data: dict[str, object] = {**VALID_OFFER, "follow_up": follow_up}
+    for key, value in overrides.items():
+        if key.startswith("follow_up_"):
+            follow_up[key.removeprefix("follow_up_")] = str(value)
+        elif value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data

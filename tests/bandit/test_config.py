@@ -19,35 +19,11 @@ from bandit import (
     load_config,
     parse_config,
 )
-from tests.builders import EXAMPLE_CONFIG
+from tests.builders import EXAMPLE_CONFIG, offer_data
 
 PATH = "deploy.toml"
 
-FOLLOW_UP: dict[str, object] = {
-    "confirmation": "Done: 200 GB added.",
-    "revisit": "Storage options live under Settings > Plan.",
-    "tip": "Tip: emptying the trash frees space at no cost.",
-}
-VALID_OFFER: dict[str, object] = {
-    "id": "storage_200",
-    "headline": "Keep every upload, with 200 GB more space",
-    "subtext": "Your files stay in one place.",
-    "before": "15 GB, nearly full",
-    "after": "215 GB for everything you upload",
-    "price": {"amount": 4.0, "currency": "USD", "period": "month"},
-    "commitment": "Cancel anytime",
-    "cta": "Add 200 GB for 4 USD a month",
-    "dismiss": "Not now",
-    "format": "inline",
-    "ambition": "add_on",
-    "intents": ["limit_reached:storage"],
-}
-
-
-def offer(**overrides: object) -> dict[str, object]:
-    """A valid offer with some fields replaced; a field set to None is left out."""
-    data = {**VALID_OFFER, "follow_up": dict(FOLLOW_UP), **overrides}
-    return {key: value for key, value in data.items() if value is not None}
+offer = offer_data
 
 
 def _toml(value: object) -> str:

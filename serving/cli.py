@@ -11,7 +11,7 @@ from typing import Annotated, TextIO
 import typer
 import uvicorn
 
-from bandit import ConfigError, load_config
+from bandit import NO_OFFER, ConfigError, load_config
 from serving.journey import run_journey
 from serving.settings import Settings
 
@@ -44,6 +44,9 @@ def catalog_check(file: Annotated[Path, typer.Argument(help="The TOML config to 
         typer.echo(f"{file}: {len(error.problems)} problem(s)", err=True)
         raise typer.Exit(code=1) from None
     catalog = config.catalog()
+    if not len(catalog):
+        # Valid (a deployment may switch every offer off), but rarely meant: say so.
+        typer.echo(f"{file}: warning: no offers, so every decision will be {NO_OFFER!r}", err=True)
     typer.echo(f"{file}: ok, {len(catalog)} offers, catalog version {catalog.version}")
 
 
@@ -216,12 +219,31 @@ def train(
     sweep: Annotated[
         bool, typer.Option(help="Try several learning settings; train with the best.")
     ] = False,
+    dsjson: Annotated[
+        Path | None,
+        typer.Option(
+            "--dsjson",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Train from this DSJSON file (tactful logs export) instead of the database.",
+        ),
+    ] = None,
 ) -> None:
-    """Retrain from the decision log, evaluate off-policy, log to MLflow, gate the promotion."""
-    from bandit.storage import SqlStore
-    from training.retrain import retrain
-    from training.tracking import Tracking
+    """Retrain from the decision log, evaluate off-policy, log to MLflow, gate the promotion.
 
+    With ``--dsjson`` the decisions come from the file and no database is opened; the
+    file is read whole before MLflow is touched, so a bad line costs nothing but the
+    ``FILE:LINE: reason`` message. A candidate trained from a file is never promoted.
+    """
+    from bandit.storage import SqlStore
+    from training.logs import FileLog, LogFileError, read_dsjson
+    from training.retrain import retrain
+
+    if dsjson is not None and database_url is not None:
+        raise typer.BadParameter(
+            "--dsjson trains from a file: leave out --database-url", param_hint="--dsjson"
+        )
     settings = _export_settings(config, database_url)
     path = settings.config_path()
     try:
@@ -229,10 +251,23 @@ def train(
     except ConfigError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
-    store = SqlStore(settings.database_url, deployment.reward)
+    source: SqlStore | FileLog
+    if dsjson is not None:
+        try:
+            source = FileLog(dsjson, *read_dsjson(dsjson))
+        except LogFileError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(code=1) from None
+        except OSError as error:
+            typer.echo(f"cannot read {dsjson}: {error.strerror or error}", err=True)
+            raise typer.Exit(code=1) from None
+    else:
+        source = SqlStore(settings.database_url, deployment.reward)
+    from training.tracking import Tracking  # MLflow takes seconds to import: only when needed
+
     try:
         report = retrain(
-            store,
+            source,
             deployment,
             path.read_text(encoding="utf-8"),
             Tracking(mlruns),
@@ -244,7 +279,8 @@ def train(
             echo=typer.echo,
         )
     finally:
-        store.close()
+        if isinstance(source, SqlStore):
+            source.close()
     typer.echo(f"run {report.run_id}: see it with")
     typer.echo(f"  mlflow ui --backend-store-uri sqlite:///{mlruns}/mlflow.db")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bandit import NO_OFFER, Decision, EventKind
+from bandit import NO_OFFER, Decision, EventKind, Explanation
 from bandit.storage import DecisionRecord, SqlStore
+from bandit.vw import ParsedDsjson, parse_dsjson_line
 from training.export import closed_records
 
 
@@ -95,3 +97,99 @@ def indicators(rows: Sequence[Logged], kind: EventKind) -> NDArray[np.float64]:
     """1.0 where the event happened inside the window (guardrail metrics: dismissals, opt-outs)."""
     field = {EventKind.DISMISSED: "dismissed", EventKind.OPTED_OUT: "opted_out"}[kind]
     return np.array([1.0 if getattr(row, field) else 0.0 for row in rows], dtype=np.float64)
+
+
+class LogFileError(ValueError):
+    """A line of a decision-log file that cannot be trained from: ``FILE:LINE: reason``.
+
+    The file and line come first, as compilers print them, so an editor or a
+    terminal can jump to the line and the reason says what to fix there.
+    """
+
+    def __init__(self, path: Path, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+@dataclass(frozen=True)
+class FileLog:
+    """Learnable rows read from a DSJSON file, to train on instead of the store."""
+
+    path: Path
+    rows: list[Logged]
+    summary: LogSummary
+
+
+def dsjson_decision(parsed: ParsedDsjson) -> Decision:
+    """The decision a DSJSON line describes, with as much explanation as the line carries.
+
+    The line holds what was eligible and how each action scored (its pmf), not what
+    the respect rules removed nor whether the choice explored; training reads
+    neither, so they are left empty and ``False``.
+    """
+    pmf = dict(zip(parsed.actions, parsed.pmf, strict=True))
+    features = parsed.features
+    return Decision(
+        decision_id=parsed.decision_id,
+        chosen=parsed.chosen,
+        probability=parsed.probability,
+        pmf=pmf,
+        explored=False,
+        policy_version=parsed.policy_version,
+        features=features,
+        explanation=Explanation(
+            eligible=parsed.actions,
+            removed=(),
+            scores=pmf,
+            moment=features.moment.value,
+            intents=dict(features.intents),
+        ),
+    )
+
+
+def read_dsjson(path: Path) -> tuple[list[Logged], LogSummary]:
+    """Every learnable decision in a DSJSON file (``tactful logs export``), in file order.
+
+    A row's ``seq`` is its line number: the file's own order, not a store cursor.
+    Lines with ``"_skipLearn": true`` are counted as skipped, as decisions without a
+    reward are in the store; blank lines are ignored. The file carries no events
+    (so no dismissals or opt-outs) and no rule choices. Any line that cannot be
+    read raises :class:`LogFileError` naming the file and line: training on a log
+    with a misread line would quietly learn something else.
+    """
+    rows: list[Logged] = []
+    decisions = skipped = no_offer = 0
+    first_seq = last_seq = 0
+    seen: dict[str, int] = {}
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise LogFileError(path, number, f"not UTF-8 ({error.reason})") from None
+            if not line.strip():
+                continue
+            try:
+                parsed = parse_dsjson_line(line)
+            except ValueError as error:
+                raise LogFileError(path, number, str(error)) from None
+            if parsed.actions[0] != NO_OFFER:
+                reason = f"the first action is {parsed.actions[0]!r}, not {NO_OFFER!r}"
+                raise LogFileError(path, number, reason)
+            if parsed.decision_id in seen:
+                reason = (
+                    f"decision {parsed.decision_id!r} is already on line {seen[parsed.decision_id]}"
+                )
+                raise LogFileError(path, number, reason)
+            seen[parsed.decision_id] = number
+            decisions += 1
+            first_seq = first_seq or number
+            last_seq = number
+            if parsed.chosen == NO_OFFER:
+                no_offer += 1
+            if parsed.reward is None:
+                skipped += 1
+                continue
+            rows.append(Logged(number, dsjson_decision(parsed), parsed.reward))
+    summary = LogSummary(decisions, len(rows), skipped, no_offer, 0, first_seq, last_seq)
+    return rows, summary

@@ -24,7 +24,16 @@ from features import to_matrix
 from training.candidate import agreement, target_probabilities, train_candidate
 from training.evaluate import Evaluation, evaluate
 from training.intervals import Estimate
-from training.logs import Logged, LogSummary, indicators, pscores, read_log, rewards, split
+from training.logs import (
+    FileLog,
+    Logged,
+    LogSummary,
+    indicators,
+    pscores,
+    read_log,
+    rewards,
+    split,
+)
 from training.plots import learning_curve, ope_comparison
 from training.tracking import Tracking
 
@@ -192,7 +201,7 @@ def _metrics(reports: Mapping[str, PolicyReport]) -> dict[str, float]:
 
 
 def retrain(
-    store: SqlStore,
+    source: SqlStore | FileLog,
     config: TactfulConfig,
     config_text: str,
     tracking: Tracking,
@@ -209,15 +218,24 @@ def retrain(
 ) -> TrainingReport:
     """Train, evaluate, gate, log, register; promote when the gate passes and ``promote``.
 
+    ``source`` is the store, or a DSJSON file already read (:func:`training.logs.read_dsjson`).
+    A file carries no events and no store positions, so a candidate trained from one is
+    never promoted by the gate: its guardrails (dismiss and opt-out rates) would read as
+    zero for every policy and pass unchecked, and its ``last_seq`` (0) tells the online
+    learner nothing about which stored decisions the model has already seen.
     Plots are written to ``plots_dir`` (default: ``<tracking root>/plots``) and logged.
     """
+    if isinstance(source, FileLog):
+        echo(f"reading decisions from {source.path}")
+        rows, summary = source.rows, source.summary
+    else:
+        echo("reading the decision log")
+        rows, summary = read_log(source)
+    echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
     plots_dir = plots_dir or tracking.root / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
     settings = settings or config.policy
     catalog = config.catalog()
-    echo("reading the decision log")
-    rows, summary = read_log(store)
-    echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
     train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
     extra_artifacts: dict[str, Path] = {}
     if sweep and len(eval_rows) >= 10:
@@ -261,6 +279,9 @@ def retrain(
         decision = gate(reports["candidate"], reports[incumbent_name], len(eval_rows))
     else:
         decision = GateDecision(False, [f"held: only {len(eval_rows)} evaluation rows"])
+    if isinstance(source, FileLog):
+        reason = "held: trained from a file: no events to check the guardrails against"
+        decision = GateDecision(False, [*decision.reasons, reason])
     for reason in decision.reasons:
         echo(f"  gate {reason}")
 
@@ -308,6 +329,7 @@ def retrain(
             "vw_arguments": candidate.arguments,
             "passes": passes,
             "holdout": holdout,
+            "data_source": str(source.path) if isinstance(source, FileLog) else "store",
             "data_first_seq": summary.first_seq,
             "data_last_seq": summary.last_seq,
             "catalog_version": catalog.version,
@@ -327,7 +349,7 @@ def retrain(
         },
         artifacts={**{p.name: p for p in plots}, **extra_artifacts},
         tags={"tactful.incumbent": incumbent_name},
-        last_seq=train_rows[-1].seq if train_rows else 0,
+        last_seq=train_rows[-1].seq if train_rows and isinstance(source, SqlStore) else 0,
     )
     report.plots = plots
     report.run_id, report.model_version = run.run_id, run.model_version

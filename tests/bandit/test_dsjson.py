@@ -8,7 +8,7 @@ from the export predicting exactly as one trained through ``VWPolicy.learn``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -27,7 +27,14 @@ from bandit import (
     Uniform,
     VWPolicy,
 )
-from bandit.vw import MODEL_FILE, dsjson_line, dsjson_ranking, shared_line, text_namespaces
+from bandit.vw import (
+    MODEL_FILE,
+    dsjson_line,
+    dsjson_ranking,
+    parse_dsjson_line,
+    shared_line,
+    text_namespaces,
+)
 from features import Features, Moment, SessionContext, extract
 from tests.builders import NOW, context
 
@@ -416,3 +423,170 @@ def test_on_realistic_values_the_predictions_agree_to_float_rounding(
     assert learned_something(pairs)
     for from_policy, from_export in pairs:
         assert from_export == pytest.approx(from_policy, abs=10 * ULP)
+
+
+# --- reading the export back ----------------------------------------------------------------
+#
+# What training needs from a line read back is the VW example text: the same text
+# as the decision it was written from means the same model, whichever way it came.
+
+
+def policy_log(catalog: Catalog) -> Log:
+    """Decisions made (and learned from) by the real VW policy, one offer no longer listed."""
+    policy = VWPolicy(SETTINGS, catalog=catalog)
+    offers = [offer.id for offer in catalog]
+    log: Log = []
+    for n, situation in enumerate(situations()):
+        eligible = (NO_OFFER, *offers[: n % (len(offers) + 1)])
+        if n % 7 == 0:
+            eligible = (*eligible, "retired_offer")
+        made = policy.decide(extract(situation), Eligibility(eligible), decision_id=f"d-{n}")
+        reward = None if n % 5 == 0 and made.chosen != NO_OFFER else (n % 9) / 4.0 - 1.0
+        if reward is not None:
+            policy.learn(made, reward)
+        log.append((made, reward))
+    return log
+
+
+def rounded(value: float) -> float:
+    """A number as the export writes it: 6 significant digits."""
+    return float(f"{value:.6g}")
+
+
+def test_a_line_reads_back_as_the_decision_it_was_written_from(catalog: Catalog) -> None:
+    log = policy_log(catalog)
+    assert any(len(set(made.pmf.values())) > 1 for made, _ in log)  # not all uniform
+    for made, reward in log:
+        back = parse_dsjson_line(dsjson_line(made, reward, catalog, timestamp=NOW))
+        assert back.decision_id == made.decision_id
+        assert back.actions == made.actions
+        assert back.pmf == tuple(rounded(p) for p in made.pmf.values())
+        assert back.chosen_index == made.chosen_index
+        assert back.chosen == made.chosen
+        assert back.probability == rounded(made.probability)
+        assert back.skip_learn is (reward is None)
+        assert back.reward == (None if reward is None else -rounded(-reward))
+        assert back.policy_version == made.policy_version
+        assert back.features.moment is made.features.moment
+
+
+def test_a_line_read_back_gives_the_same_vw_examples(catalog: Catalog) -> None:
+    policy = VWPolicy(SETTINGS, catalog=catalog)
+    for made, reward in policy_log(catalog):
+        back = parse_dsjson_line(dsjson_line(made, reward, catalog))
+        assert policy.examples(back.features, back.actions) == policy.examples(
+            made.features, made.actions
+        )
+        if back.reward is not None and reward is not None:
+            logged = (made.chosen_index, -reward, made.probability)
+            label = (back.chosen_index, -back.reward, back.probability)
+            assert policy.examples(back.features, back.actions, label) == policy.examples(
+                made.features, made.actions, logged
+            )
+
+
+def test_the_golden_line_reads_back_into_named_namespaces() -> None:
+    back = parse_dsjson_line(GOLDEN)
+    assert back.decision_id == "d-1"
+    assert back.actions == (NO_OFFER, "storage_200")
+    assert back.pmf == (0.25, 0.75)
+    assert (back.chosen_index, back.probability, back.reward) == (1, 0.75, 1.0)
+    assert back.features.moment is Moment.LIMIT_HIT
+    assert dict(back.features.namespaces["account"]) == {
+        "plan=team": 1.0,
+        "seats": 1.38629,
+        "tenure": 2.3979,
+    }
+    assert list(back.features.namespaces) == [
+        "moment",
+        "intent",
+        "activity",
+        "account",
+        "placement",
+        "history",
+    ]
+
+
+def test_intents_come_back_with_the_sanitised_names_vw_learned() -> None:
+    original = storage_half_full()
+    assert "limit_reached:storage" in original.intents
+    back = parse_dsjson_line(GOLDEN)
+    assert dict(back.features.intents) == {"limit_reached": 0.5, "limit_reached_storage": 0.5}
+    assert shared_line(back.features) == shared_line(original)
+
+
+def test_a_skipped_decision_reads_back_without_a_reward(catalog: Catalog) -> None:
+    back = parse_dsjson_line(dsjson_line(storage_offered(), None, catalog))
+    assert back.skip_learn is True
+    assert back.reward is None
+    assert (back.chosen_index, back.probability) == (1, 0.75)
+
+
+def golden_with(change: Callable[[dict[str, Any]], object]) -> str:
+    """The golden line with one change made to its JSON object."""
+    record = parsed(GOLDEN)
+    change(record)
+    return json.dumps(record)
+
+
+MALFORMED: dict[str, tuple[str, str]] = {
+    "not JSON": ('{"EventId": ', "not JSON"),
+    "not an object": ("[1, 2]", "the line must be a JSON object"),
+    "NaN cost": (GOLDEN.replace('"_label_cost":-1.0', '"_label_cost":NaN'), "NaN"),
+    "no event id": (golden_with(lambda r: r.pop("EventId")), "missing 'EventId'"),
+    "empty event id": (golden_with(lambda r: r.update(EventId="")), "'EventId'"),
+    "other version": (golden_with(lambda r: r.update(Version="2")), "'Version'"),
+    "no actions": (golden_with(lambda r: r["c"].pop("_multi")), "missing 'c._multi'"),
+    "action without id": (
+        golden_with(lambda r: r["c"]["_multi"][1]["O"].pop("id=storage_200")),
+        r"'c._multi\[1\].O' must hold exactly one id=",
+    ),
+    "action twice": (
+        golden_with(lambda r: r["c"]["_multi"].__setitem__(1, r["c"]["_multi"][0])),
+        "listed twice",
+    ),
+    "a not a permutation": (golden_with(lambda r: r.update(a=[2, 2])), "'a' must list each"),
+    "a too short": (golden_with(lambda r: r.update(a=[2])), "'a' has 1 and 'p' 2 entries"),
+    "a of strings": (golden_with(lambda r: r.update(a=["2", "1"])), "must be an integer"),
+    "p not a pmf": (golden_with(lambda r: r.update(p=[0.75, 0.75])), "sum to 1.5"),
+    "p out of range": (golden_with(lambda r: r.update(p=[1.5, -0.5])), "not between 0 and 1"),
+    "label probability": (
+        golden_with(lambda r: r.update(_label_probability=0.5)),
+        "'_label_probability' 0.5 is not the chosen action's probability 0.75",
+    ),
+    "label index": (golden_with(lambda r: r.update(_labelIndex=0)), "'_labelIndex' 0 disagrees"),
+    "label action": (golden_with(lambda r: r.update(_label_Action=1)), "'_label_Action' 1"),
+    "no label": (golden_with(lambda r: r.pop("_label_cost")), "missing '_label_cost'"),
+    "cost as text": (golden_with(lambda r: r.update(_label_cost="-1")), "must be a number"),
+    "skip not a flag": (golden_with(lambda r: r.update(_skipLearn="yes")), "'_skipLearn'"),
+    "unknown namespace": (
+        golden_with(lambda r: r["c"].update(Z={"x": 1.0})),
+        "'c.Z' is not a shared namespace",
+    ),
+    "reserved key": (golden_with(lambda r: r["c"].update(_slots=[])), "'c._slots'"),
+    "feature not a number": (
+        golden_with(lambda r: r["c"]["A"].update(seats="three")),
+        "'c.A.seats' must be a number",
+    ),
+    "no moment": (golden_with(lambda r: r["c"].pop("M")), "exactly one moment="),
+    "unknown moment": (
+        golden_with(lambda r: r["c"].update(M={"moment=teatime": 1.0})),
+        "unknown moment 'teatime'",
+    ),
+    "policy version": (golden_with(lambda r: r.update(VWState={"m": 42})), "'VWState.m'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_line_is_refused_saying_what_is_wrong(case: str) -> None:
+    line, message = MALFORMED[case]
+    with pytest.raises(ValueError, match=message):
+        parse_dsjson_line(line)
+
+
+def test_a_chosen_action_logged_with_probability_zero_is_refused() -> None:
+    def zero(record: dict[str, Any]) -> None:
+        record.update(p=[0.0, 1.0], _label_probability=0.0)
+
+    with pytest.raises(ValueError, match="probability 0"):
+        parse_dsjson_line(golden_with(zero))

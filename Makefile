@@ -4,7 +4,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: install lock demo serve test lint typecheck unit bench reliability clean
+.PHONY: install lock demo serve test lint typecheck unit bench reliability fuzz clean
 
 $(RUN)/tactful: requirements.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -44,6 +44,11 @@ bench: install
 ## Fault-and-load run against real servers; rewrites RELIABILITY.md (about 10 minutes).
 reliability: install
 	$(RUN)/python -m bench.reliability
+
+## Schemathesis against the service's own OpenAPI schema, 1000 valid + 1000 invalid cases
+## per operation (FUZZ_ARGS=--quick for 50); writes bench/results/fuzz.md and fuzz.json.
+fuzz: install
+	$(RUN)/python -m bench.fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

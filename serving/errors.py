@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -12,8 +13,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bandit import ContradictoryEvent, UnknownDecision, UnknownOffer
 from serving.auth import InvalidRewardToken
+from serving.schemas import ErrorBody
 
 log = logging.getLogger("tactful.errors")
+
+#: Documented on every ``/v1`` router: each of these is answered with :class:`ErrorBody`
+#: (not FastAPI's default validation shape), so clients can rely on one error schema.
+INPUT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not readable JSON."},
+    401: {"model": ErrorBody, "description": "A missing or unknown API key."},
+    403: {"model": ErrorBody, "description": "The key's scope does not cover this route."},
+    413: {"model": ErrorBody, "description": "The body is larger than the configured limit."},
+    422: {"model": ErrorBody, "description": "The input does not validate."},
+    429: {"model": ErrorBody, "description": "Over this key's rate limit; see Retry-After."},
+    503: {"model": ErrorBody, "description": "The store is unreachable; show no offer, retry."},
+}
 
 
 def error(code: int, message: str, detail: object | None = None) -> JSONResponse:

@@ -6,9 +6,15 @@ from fastapi import APIRouter
 
 from serving.auth import AdminAccess
 from serving.deps import ServiceDep
+from serving.errors import INPUT_ERRORS
 from serving.schemas import ModelStatus, WindowsClosed
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminAccess])
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[AdminAccess],
+    responses=INPUT_ERRORS,
+)
 
 
 @router.post("/windows/close", response_model=WindowsClosed)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path
 
 from serving.auth import ClientAccess
 from serving.deps import ServiceDep
+from serving.errors import INPUT_ERRORS
 from serving.logs import decision_id_var
 from serving.schemas import (
     DecisionRecordView,
@@ -21,7 +22,12 @@ from serving.schemas import (
     explanation_view,
 )
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[ClientAccess])
+router = APIRouter(
+    prefix="/v1/decisions",
+    tags=["decisions"],
+    dependencies=[ClientAccess],
+    responses=INPUT_ERRORS,
+)
 DecisionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 RewardToken = Annotated[
     str | None,

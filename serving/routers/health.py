@@ -18,7 +18,10 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={503: {"description": "Not ready: the store is unreachable (reasons listed)."}},
+)
 def readyz(service: ServiceDep) -> JSONResponse:
     """Ready when the store answers and a model is loaded; otherwise 503 with the reasons."""
     problems = []

@@ -6,9 +6,12 @@ from fastapi import APIRouter
 
 from serving.auth import ClientAccess
 from serving.deps import ServiceDep
+from serving.errors import INPUT_ERRORS
 from serving.schemas import OfferView
 
-router = APIRouter(prefix="/v1/offers", tags=["offers"], dependencies=[ClientAccess])
+router = APIRouter(
+    prefix="/v1/offers", tags=["offers"], dependencies=[ClientAccess], responses=INPUT_ERRORS
+)
 
 
 @router.get("", response_model=list[OfferView])

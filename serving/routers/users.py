@@ -8,9 +8,15 @@ from fastapi import APIRouter, Path
 
 from serving.auth import ClientAccess
 from serving.deps import ServiceDep
+from serving.errors import INPUT_ERRORS
 from serving.schemas import PreferencesRequest, PreferencesResponse
 
-router = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[ClientAccess])
+router = APIRouter(
+    prefix="/v1/users",
+    tags=["users"],
+    dependencies=[ClientAccess],
+    responses=INPUT_ERRORS,
+)
 UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
 
 

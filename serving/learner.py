@@ -76,6 +76,7 @@ class Learner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_refresh = 0.0
+        self._renewed = 0.0
         self._last_champion_poll = 0.0
         self.champion_version: str | None = None
         self.rolling = Rolling()
@@ -107,10 +108,23 @@ class Learner:
 
     # -- one round ------------------------------------------------------------------------------
 
+    def _holds_lease(self) -> bool:
+        """Take or renew the lease; a holder renews only once a third of it has passed.
+
+        Renewing is a write, and on SQLite every write makes decisions wait.
+        """
+        now = time.monotonic()
+        if self.active and now - self._renewed < self.settings.lease_seconds / 3:
+            return True
+        ttl = timedelta(seconds=self.settings.lease_seconds)
+        held = self.settings.learner and self.service.store.try_lease(LEASE, self.holder, ttl)
+        if held:
+            self._renewed = now
+        return bool(held)
+
     def tick(self) -> int:
         """Hold or seek the lease, then learn (holder) or refresh the model (others)."""
-        ttl = timedelta(seconds=self.settings.lease_seconds)
-        if self.settings.learner and self.service.store.try_lease(LEASE, self.holder, ttl):
+        if self._holds_lease():
             if not self.active:
                 self._take_over()
             self.service.metrics.learner_active.set(1)

@@ -384,8 +384,18 @@ class SqlStore:
         return Status.JOINED, reward_of(ordered, self.reward)
 
     def close_windows(self, now: datetime | None = None, *, force: bool = False) -> int:
-        """Close every due window (all open ones with ``force``) and join their rewards."""
+        """Close every due window (all open ones with ``force``) and join their rewards.
+
+        A read first: the learner calls this every tick, and taking the write lock when
+        nothing is due would make decisions wait for it (SQLite has one writer).
+        """
         now = now or utcnow()
+        due = select(decisions.c.seq).where(decisions.c.status == Status.OPEN)
+        if not force:
+            due = due.where(decisions.c.window_closes_at <= now)
+        with self.engine.connect() as conn:
+            if conn.execute(due.limit(1)).first() is None:
+                return 0
         closed = 0
         while True:
             with self._write() as conn:

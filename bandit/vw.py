@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -46,8 +47,12 @@ OFFER_LETTER = "O"
 _UNSAFE = re.compile(r"[\s:|]")
 
 
+@lru_cache(maxsize=65536)
 def _name(name: str) -> str:
-    """Make a feature name safe for VW's text format (no spaces, colons or bars)."""
+    """Make a feature name safe for VW's text format (no spaces, colons or bars).
+
+    Cached: the same few hundred names recur on every example, in serving and training.
+    """
     return _UNSAFE.sub("_", name)
 
 
@@ -59,14 +64,13 @@ def shared_line(features: Features) -> str:
     """The shared (context) line of a multi-line example."""
     parts = ["shared"]
     for namespace, values in features.namespaces.items():
-        present = {k: v for k, v in values.items() if v != 0.0}
-        if not present:
-            continue
-        letter = NAMESPACE_LETTERS.get(namespace, "C")
         body = " ".join(
-            _name(k) if v == 1.0 else f"{_name(k)}:{_value(v)}" for k, v in sorted(present.items())
+            _name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}"
+            for k, v in sorted(values.items())
+            if v != 0.0
         )
-        parts.append(f"|{letter} {body}")
+        if body:
+            parts.append(f"|{NAMESPACE_LETTERS.get(namespace, 'C')} {body}")
     return " ".join(parts)
 
 

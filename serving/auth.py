@@ -91,7 +91,7 @@ def scope_of(settings: Settings, candidate: str | None) -> Scope | None:
 def require(needed: Scope) -> Any:
     """A dependency that admits only keys with ``needed`` scope (admin covers client)."""
 
-    def check(
+    async def check(  # async: checked on the event loop, no thread-pool hop
         request: Request,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         header: Annotated[str | None, Depends(_header)],

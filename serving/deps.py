@@ -1,4 +1,9 @@
-"""Dependencies as ``Annotated`` aliases, so routers read as plain signatures."""
+"""Dependencies as ``Annotated`` aliases, so routers read as plain signatures.
+
+They are ``async`` although they never await: FastAPI runs a plain ``def`` dependency
+in the thread pool, and a hop there per dependency per request costs more than the
+lookups themselves.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +16,17 @@ from serving.service import Service
 from serving.settings import Settings
 
 
-def _service(request: Request) -> Service:
+async def _service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

@@ -504,7 +504,7 @@ class SqlStore:
             )
 
     def counts(self) -> dict[str, int]:
-        """Decisions by status, for readiness and metrics."""
+        """Decisions by status: a one-query view of the log for audits, exports and tests."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(decisions.c.status, func.count()).group_by(decisions.c.status)

@@ -8,10 +8,12 @@ actually eligible. "No offer" is never removed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
+from typing import NamedTuple
 
 from bandit.catalog import NO_OFFER, Ambition, Catalog, Offer
 from bandit.config import RespectRules
@@ -37,9 +39,11 @@ class RemovalCode(StrEnum):
     BELOW_RELEVANCE_BAR = "below_relevance_bar"
 
 
-@dataclass(frozen=True)
-class Removal:
-    """An offer the rules removed, with a code for machines and a reason for people."""
+class Removal(NamedTuple):
+    """An offer the rules removed, with a code for machines and a reason for people.
+
+    A named tuple rather than a dataclass: several are built on every decision.
+    """
 
     offer_id: str
     code: RemovalCode
@@ -60,7 +64,12 @@ class Eligibility:
 
 @dataclass(frozen=True)
 class Situation:
-    """Everything a rule may look at besides the offer itself."""
+    """Everything a rule may look at besides the offer itself.
+
+    The summaries of the user's state (what was shown this session, counts per day and
+    week, dismissals per offer) are derived once per decision and shared by every
+    offer's check, so the rules cost one pass over the state, not one per offer.
+    """
 
     context: SessionContext
     features: Features
@@ -70,6 +79,59 @@ class Situation:
     rules: RespectRules
     catalog: Catalog
     renderable: Collection[str] | None = None
+
+    #: Derived from ``state`` once, in one pass, when the situation is built.
+    shown_this_session: frozenset[str] = field(init=False, repr=False, compare=False)
+    offers_this_session: int = field(init=False, repr=False, compare=False)
+    offers_last_day: int = field(init=False, repr=False, compare=False)
+    offers_last_week: int = field(init=False, repr=False, compare=False)
+    #: Each dismissed offer's "Not now" times, oldest first.
+    dismissal_times: Mapping[str, tuple[datetime, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    #: The end of the global quiet time after the latest "Not now", if any.
+    quiet_until: datetime | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.state.exposures and not self.state.dismissals:
+            for name, value in _NOTHING_YET.items():
+                object.__setattr__(self, name, value)  # frozen: set once, here
+            return
+        shown: set[str] = set()
+        in_session = last_day = last_week = 0
+        day_ago, week_ago = self.now - _DAY, self.now - _WEEK
+        for exposure in self.state.exposures:
+            if exposure.session_id == self.session_id:
+                shown.add(exposure.offer_id)
+                in_session += 1
+            last_day += exposure.at >= day_ago
+            last_week += exposure.at >= week_ago
+        times: dict[str, list[datetime]] = {}
+        for dismissal in self.state.dismissals:
+            times.setdefault(dismissal.offer_id, []).append(dismissal.at)
+        latest = max((at for at_list in times.values() for at in at_list), default=None)
+        derived = {
+            "shown_this_session": frozenset(shown),
+            "offers_this_session": in_session,
+            "offers_last_day": last_day,
+            "offers_last_week": last_week,
+            "dismissal_times": {offer: tuple(sorted(at)) for offer, at in times.items()},
+            "quiet_until": None if latest is None else latest + self.rules.global_cooldown,
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
+
+
+_DAY, _WEEK = timedelta(days=1), timedelta(days=7)
+#: The derived summaries of a user with no offers and no dismissals (most decision points).
+_NOTHING_YET: dict[str, object] = {
+    "shown_this_session": frozenset(),
+    "offers_this_session": 0,
+    "offers_last_day": 0,
+    "offers_last_week": 0,
+    "dismissal_times": {},
+    "quiet_until": None,
+}
 
 
 Rule = Callable[[Offer, Situation], tuple[RemovalCode, str] | None]
@@ -98,12 +160,12 @@ def wrong_placement(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | Non
 
 def cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """After "Not now" an offer rests, longer each time, and retires after N dismissals."""
-    dismissed = m.state.dismissals_of(offer.id)
+    dismissed = m.dismissal_times.get(offer.id)
     if not dismissed:
         return None
     if len(dismissed) >= m.rules.retire_after_dismissals:
         return RemovalCode.RETIRED, f"dismissed {len(dismissed)} times: retired for this user"
-    until = dismissed[-1].at + m.rules.offer_cooldown(len(dismissed))
+    until = dismissed[-1] + m.rules.offer_cooldown(len(dismissed))
     if m.now < until:
         return RemovalCode.OFFER_COOLDOWN, f"dismissed recently: resting until {until.isoformat()}"
     return None
@@ -111,9 +173,8 @@ def cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
 
 def global_cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """After any "Not now", every offer waits a while."""
-    last = m.state.last_dismissal()
-    if last is not None and m.now < last.at + m.rules.global_cooldown:
-        until = last.at + m.rules.global_cooldown
+    until = m.quiet_until
+    if until is not None and m.now < until:
         return (
             RemovalCode.GLOBAL_COOLDOWN,
             f"an offer was dismissed: quiet until {until.isoformat()}",
@@ -121,24 +182,30 @@ def global_cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | Non
     return None
 
 
-def caps(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
-    """Frequency caps per session, day and week; never the same offer twice in a session."""
-    in_session = [e for e in m.state.exposures if e.session_id == m.session_id]
-    if any(e.offer_id == offer.id for e in in_session):
+def repeat_in_session(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+    """Never the same offer twice in a session."""
+    if offer.id in m.shown_this_session:
         return RemovalCode.REPEAT_IN_SESSION, "already offered in this session"
-    if len(in_session) >= m.rules.max_per_session:
+    return None
+
+
+def caps(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+    """Frequency caps per session, day and week."""
+    if m.offers_this_session >= m.rules.max_per_session:
         return RemovalCode.SESSION_CAP, f"session cap of {m.rules.max_per_session} reached"
-    if len(m.state.exposures_since(m.now - timedelta(days=1))) >= m.rules.max_per_day:
+    if m.offers_last_day >= m.rules.max_per_day:
         return RemovalCode.DAILY_CAP, f"daily cap of {m.rules.max_per_day} reached"
-    if len(m.state.exposures_since(m.now - timedelta(days=7))) >= m.rules.max_per_week:
+    if m.offers_last_week >= m.rules.max_per_week:
         return RemovalCode.WEEKLY_CAP, f"weekly cap of {m.rules.max_per_week} reached"
     return None
 
 
 def focus(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """No interruptive format while the user is in focus-heavy work."""
+    if not m.context.activity.focus_heavy:
+        return None
     level = m.catalog.level(offer)
-    if m.context.activity.focus_heavy and level > m.rules.focus_max_level:
+    if level > m.rules.focus_max_level:
         return (
             RemovalCode.INTERRUPTS_FOCUS,
             f"format {offer.format!r} (level {level}) would interrupt focus-heavy work",
@@ -158,8 +225,8 @@ def big_ask(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
 
 def relevance(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """The more interruptive the format, the more relevant the offer must be right now."""
-    bar = m.rules.bar(m.catalog.level(offer))
     score = adjacency(offer.intents, m.features.intents)
+    bar = m.rules.bar(m.catalog.level(offer))
     if score < bar:
         return (
             RemovalCode.BELOW_RELEVANCE_BAR,
@@ -175,21 +242,55 @@ RULES: tuple[Rule, ...] = (
     wrong_placement,
     cooldown,
     global_cooldown,
+    repeat_in_session,
     caps,
     focus,
     big_ask,
     relevance,
 )
+#: Rules whose verdict is the same for every offer: asked once per situation, not per offer.
+SITUATION_WIDE: frozenset[Rule] = frozenset({opted_out, global_cooldown, caps})
+
+
+@lru_cache(maxsize=len(RULES) + 1)
+def _offer_rules_before(cut: int) -> tuple[Rule, ...]:
+    """The rules that look at the offer, among the first ``cut`` of :data:`RULES`."""
+    return tuple(rule for rule in RULES[:cut] if rule not in SITUATION_WIDE)
+
+
+def _first_situation_wide(
+    offer: Offer, situation: Situation
+) -> tuple[int, tuple[RemovalCode, str] | None]:
+    """Where in :data:`RULES` the first failing situation-wide rule sits, and its verdict."""
+    for position, rule in enumerate(RULES):
+        if rule in SITUATION_WIDE and (verdict := rule(offer, situation)) is not None:
+            return position, verdict
+    return len(RULES), None
 
 
 def eligibility(situation: Situation) -> Eligibility:
-    """Split the catalog into eligible offers and removals; "no offer" always stays."""
+    """Split the catalog into eligible offers and removals; "no offer" always stays.
+
+    Same answer as asking every rule of every offer in order, with the situation-wide
+    rules asked once: an offer that passes every per-offer rule before the first failing
+    situation-wide rule gets that rule's verdict.
+    """
     eligible = [NO_OFFER]
     removed: list[Removal] = []
-    for offer in situation.catalog:
-        verdict = next((v for rule in RULES if (v := rule(offer, situation)) is not None), None)
-        if verdict is None:
-            eligible.append(offer.id)
+    offers = list(situation.catalog)
+    if not offers:
+        return Eligibility((NO_OFFER,))
+    cut, shared = _first_situation_wide(offers[0], situation)
+    rules = _offer_rules_before(cut)
+    for offer in offers:
+        for rule in rules:
+            verdict = rule(offer, situation)
+            if verdict is not None:
+                removed.append(Removal(offer.id, *verdict))
+                break
         else:
-            removed.append(Removal(offer.id, *verdict))
+            if shared is None:
+                eligible.append(offer.id)
+            else:
+                removed.append(Removal(offer.id, *shared))
     return Eligibility(tuple(eligible), tuple(removed))

@@ -7,7 +7,6 @@ strong signals near 1, stale or weak ones near 0.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 from features.context import SessionContext, Signal, SignalKind
@@ -18,13 +17,18 @@ HALF_LIFE_SECONDS = 300.0
 
 def intent_names(signal: Signal) -> tuple[str, ...]:
     """The intents a signal reveals (a limit hit names its limit too)."""
-    base = signal.kind.value
-    if signal.kind is SignalKind.LIMIT_REACHED and signal.limit:
-        return (base, f"{base}:{signal.limit}")
-    if signal.kind is SignalKind.ACTION_REPEATED:
-        named = (f"repeated_action:{signal.action}",) if signal.action else ()
-        return ("repeated_action", *named)
-    return (base,)
+    kind = signal.kind
+    if kind is SignalKind.LIMIT_REACHED:
+        return ("limit_reached", f"limit_reached:{signal.limit}") if signal.limit else _ALONE[kind]
+    if kind is SignalKind.ACTION_REPEATED:
+        if signal.action:
+            return ("repeated_action", f"repeated_action:{signal.action}")
+        return ("repeated_action",)
+    return _ALONE[kind]
+
+
+#: The intent a signal kind reveals on its own, as a ready-made tuple.
+_ALONE: dict[SignalKind, tuple[str, ...]] = {kind: (kind.value,) for kind in SignalKind}
 
 
 def _magnitude(signal: Signal) -> float:
@@ -41,13 +45,19 @@ def intents_of(context: SessionContext) -> dict[str, float]:
     """Strength of each intent revealed by the context's signals (max over signals)."""
     strengths: dict[str, float] = {}
     for signal in context.signals:
-        decay = math.pow(0.5, signal.seconds_ago / HALF_LIFE_SECONDS)
+        decay = 0.5 ** (signal.seconds_ago / HALF_LIFE_SECONDS)
         strength = round(_magnitude(signal) * decay, 6)
         for name in intent_names(signal):
-            strengths[name] = max(strengths.get(name, 0.0), strength)
+            if strength > strengths.get(name, -1.0):
+                strengths[name] = strength
     return strengths
 
 
 def adjacency(offer_intents: Sequence[str], intents: Mapping[str, float]) -> float:
     """How closely an offer follows the revealed intents: the best matching strength."""
-    return max((intents.get(name, 0.0) for name in offer_intents), default=0.0)
+    best = 0.0
+    for name in offer_intents:  # a loop, not max(genexpr): this runs per offer per decision
+        strength = intents.get(name, 0.0)
+        if strength > best:
+            best = strength
+    return best

@@ -21,12 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bandit.catalog import Catalog
-from bandit.decision import Decision, Explanation
+from bandit.decision import Decision, Explanation, new_decision_id
 from bandit.errors import IncompatibleModel, InvalidPolicyOutput
 from bandit.rules import Eligibility
 from features import Features
 
 FloatArray = NDArray[np.float64]
+#: What a policy's ``_pmf`` may return: an array, or a plain list when numpy would only slow it.
+Weights = Sequence[float] | FloatArray
 METADATA = "policy.json"
 #: Tolerance on the sum of a policy's pmf before it is renormalised.
 PMF_TOLERANCE = 1e-4
@@ -56,18 +58,31 @@ def sample(pmf: Sequence[float] | FloatArray, decision_id: str) -> int:
     return last_positive  # u fell in the rounding gap at the top: the last possible action
 
 
-def validated(pmf: Sequence[float] | FloatArray, n_actions: int) -> FloatArray:
-    """Check a policy's output is a distribution over the actions, and renormalise it."""
-    array = np.asarray(pmf, dtype=np.float64)
-    if array.shape != (n_actions,):
-        raise InvalidPolicyOutput(f"pmf has shape {array.shape}, expected ({n_actions},)")
-    values = array.tolist()  # a handful of floats: plain Python is faster than numpy here
+def _checked(pmf: Sequence[float] | FloatArray, n_actions: int) -> list[float]:
+    """:func:`validated` in plain Python: a decision's handful of floats is faster without numpy."""
+    if isinstance(pmf, np.ndarray) and pmf.shape != (n_actions,):
+        raise InvalidPolicyOutput(f"pmf has shape {pmf.shape}, expected ({n_actions},)")
+    try:
+        values = pmf.tolist() if isinstance(pmf, np.ndarray) else [float(v) for v in pmf]
+    except (TypeError, ValueError) as exc:
+        raise InvalidPolicyOutput(f"pmf must be a flat sequence of numbers: {exc}") from exc
+    if len(values) != n_actions:
+        raise InvalidPolicyOutput(f"pmf has shape ({len(values)},), expected ({n_actions},)")
     if not all(math.isfinite(v) and v >= 0 for v in values):
         raise InvalidPolicyOutput(f"pmf must be finite and non-negative, got {values}")
     total = math.fsum(values)
     if abs(total - 1.0) > PMF_TOLERANCE:
         raise InvalidPolicyOutput(f"pmf must sum to 1, sums to {total}")
-    return array / total
+    return values if total == 1.0 else [v / total for v in values]
+
+
+def validated(pmf: Sequence[float] | FloatArray, n_actions: int) -> FloatArray:
+    """Check a policy's output is a distribution over the actions, and renormalise it."""
+    return np.asarray(_checked(pmf, n_actions), dtype=np.float64)
+
+
+def _checked_scores(scores: Weights) -> list[float]:
+    return scores.tolist() if isinstance(scores, np.ndarray) else [float(v) for v in scores]
 
 
 class Policy(ABC):
@@ -101,7 +116,7 @@ class Policy(ABC):
         """Constructor arguments, JSON-serialisable (scikit-learn style)."""
 
     @abstractmethod
-    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
+    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[Weights, Weights]:
         """Probabilities over ``actions`` (``NO_OFFER`` first) and the scores behind them."""
 
     @abstractmethod
@@ -124,27 +139,26 @@ class Policy(ABC):
         self, features: Features, eligibility: Eligibility, *, decision_id: str | None = None
     ) -> Decision:
         """Choose among the eligible actions, sampling once from the policy's pmf."""
-        decision_id = decision_id or uuid.uuid4().hex
+        decision_id = decision_id or new_decision_id()
         actions = eligibility.eligible
         raw, scores = self._pmf(features, actions)
-        pmf = validated(raw, len(actions)).tolist()
+        pmf = _checked(raw, len(actions))
         index = sample(pmf, decision_id)
         top = max(pmf)
-        best = [i for i, p in enumerate(pmf) if p == top]
         return Decision(
             decision_id=decision_id,
             chosen=actions[index],
             probability=pmf[index],
             pmf=dict(zip(actions, pmf, strict=True)),
-            explored=len(actions) > 1 and best != [index],
+            explored=pmf[index] != top or pmf.count(top) > 1,
             policy_version=self.version,
             features=features,
             explanation=Explanation(
                 eligible=actions,
                 removed=eligibility.removed,
-                scores=dict(zip(actions, np.asarray(scores, dtype=float).tolist(), strict=True)),
+                scores=dict(zip(actions, _checked_scores(scores), strict=True)),
                 moment=features.moment.value,
-                intents=dict(features.intents),
+                intents=features.intents,  # read-only already: shared, not copied
             ),
         )
 

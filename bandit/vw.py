@@ -20,13 +20,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-import numpy as np
+import pylibvw  # type: ignore[import-not-found]  # VW's native module, shipped with vowpalwabbit
 import vowpalwabbit
 
 from bandit.catalog import Catalog, Offer
 from bandit.config import PolicySettings
 from bandit.decision import Decision
-from bandit.policy import FloatArray, Policy
+from bandit.policy import Policy, Weights
 from features import Features, Moment
 
 MODEL_FILE = "model.vw"
@@ -45,6 +45,10 @@ NAMESPACE_LETTERS: Mapping[str, str] = {
 }
 OFFER_LETTER = "O"
 _UNSAFE = re.compile(r"[\s:|]")
+#: The pmf (and score) of a decision with one eligible action: VW is not asked.
+_CERTAIN = (1.0,)
+#: Most distinct action sets whose joined lines a policy keeps.
+_BLOCKS_MAX = 4096
 
 
 @lru_cache(maxsize=65536)
@@ -61,17 +65,19 @@ def _value(value: float) -> str:
 
 
 def shared_line(features: Features) -> str:
-    """The shared (context) line of a multi-line example."""
-    parts = ["shared"]
+    """The shared (context) line of a multi-line example.
+
+    On every decision and every training row: one flat token list, one join.
+    """
+    tokens = ["shared"]
     for namespace, values in features.namespaces.items():
-        body = " ".join(
-            _name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}"
-            for k, v in sorted(values.items())
-            if v != 0.0
-        )
+        body = [
+            _name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}" for k, v in sorted(values.items()) if v
+        ]
         if body:
-            parts.append(f"|{NAMESPACE_LETTERS.get(namespace, 'C')} {body}")
-    return " ".join(parts)
+            body[0] = f"|{NAMESPACE_LETTERS.get(namespace, 'C')} {body[0]}"
+            tokens += body
+    return " ".join(tokens)
 
 
 def offer_line(offer: Offer | None, offer_id: str, level: int | None = None) -> str:
@@ -144,6 +150,7 @@ class VWPolicy(Policy):
         self._lock = threading.Lock()
         self._workspace = vowpalwabbit.Workspace(self.arguments)
         self._lines: dict[str, str] = {}
+        self._blocks: dict[tuple[str, ...], str] = {}
         self._lines_version: str | None = None
 
     @property
@@ -155,11 +162,26 @@ class VWPolicy(Policy):
         """Constructor arguments (the catalog is bound at load time, not saved)."""
         return {"settings": self.settings.model_dump(), "cost_range": list(self.cost_range)}
 
-    def _action_line(self, offer_id: str) -> str:
-        """Per-offer lines are built once per catalog version, then reused."""
+    def _fresh(self) -> None:
+        """Forget cached action lines when the catalog has changed."""
         version = self.catalog.version if self.catalog is not None else None
         if version != self._lines_version:
-            self._lines, self._lines_version = {}, version
+            self._lines, self._blocks, self._lines_version = {}, {}, version
+
+    def _action_block(self, actions: tuple[str, ...]) -> str:
+        """The unlabelled action lines of an example, joined; the same few sets recur."""
+        self._fresh()
+        block = self._blocks.get(actions)
+        if block is None:
+            block = "\n".join(self._action_line(action) for action in actions)
+            if len(self._blocks) >= _BLOCKS_MAX:
+                self._blocks.clear()
+            self._blocks[actions] = block
+        return block
+
+    def _action_line(self, offer_id: str) -> str:
+        """Per-offer lines are built once per catalog version, then reused."""
+        self._fresh()
         line = self._lines.get(offer_id)
         if line is None:
             offer = None
@@ -178,23 +200,31 @@ class VWPolicy(Policy):
         label: tuple[int, float, float] | None = None,
     ) -> list[str]:
         """The multi-line VW example; ``label`` is (chosen index, cost, probability)."""
-        lines = [shared_line(features)]
-        for index, action in enumerate(actions):
-            line = self._action_line(action)
-            if label is not None and label[0] == index:
-                line = f"0:{_value(label[1])}:{_value(label[2])} {line}"
-            lines.append(line)
+        lines = [shared_line(features), *(self._action_line(action) for action in actions)]
+        if label is not None:
+            chosen, cost, probability = label
+            lines[chosen + 1] = f"0:{_value(cost)}:{_value(probability)} {lines[chosen + 1]}"
         return lines
 
-    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
+    def example_text(
+        self,
+        features: Features,
+        actions: tuple[str, ...],
+        label: tuple[int, float, float] | None = None,
+    ) -> str:
+        """:meth:`examples` as one newline-joined string: what VW parses, built in few steps."""
+        if label is None:
+            return f"{shared_line(features)}\n{self._action_block(actions)}"
+        return "\n".join(self.examples(features, actions, label))
+
+    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[Weights, Weights]:
         if len(actions) == 1:
-            return np.ones(1), np.ones(1)
-        examples = self.examples(features, actions)
-        with self._lock:
-            pmf = np.asarray(self._workspace.predict(examples), dtype=np.float64)
+            return _CERTAIN, _CERTAIN
+        pmf = self._native(self.example_text(features, actions), learn=False)
         if self.settings.exploration == "regcb":
             # RegCB-Opt marks every action tied at the optimistic bound with 1: split evenly.
-            pmf = pmf / pmf.sum()
+            total = math.fsum(pmf)
+            pmf = [p / total for p in pmf]
         return pmf, pmf
 
     def _learn(
@@ -206,9 +236,29 @@ class VWPolicy(Policy):
         reward: float,
     ) -> None:
         # A lone "no offer" is still learned from: its value is what the others must beat.
-        examples = self.examples(features, actions, label=(chosen, -reward, probability))
+        label = (chosen, -reward, probability)
+        self._native(self.example_text(features, actions, label), learn=True)
+
+    def _native(self, text: str, *, learn: bool) -> list[float]:
+        """Parse one multi-line example, then predict or learn, and return the action probabilities.
+
+        The same native calls ``Workspace.predict`` and ``Workspace.learn`` make, without
+        their Python ``Example`` wrapper per line, which costs three times the native work
+        on a decision's few lines. ``tests/bandit/test_vw_native.py`` pins this path to
+        ``Workspace.predict`` and ``Workspace.learn`` so a VW upgrade cannot drift silently.
+        """
         with self._lock:
-            self._workspace.learn(examples)
+            workspace = self._workspace
+            parsed = workspace._parse(text)
+            try:
+                if learn:
+                    pylibvw.vw.learn_multi(workspace, parsed)
+                else:
+                    pylibvw.vw.predict_multi(workspace, parsed)
+                scores: list[float] = parsed[0].get_action_scores()
+            finally:
+                pylibvw.vw._finish_example_multi_ex(workspace, parsed)
+        return scores
 
     def fit_file(self, path: Path, passes: int = 1) -> VWPolicy:
         """Train from a file of labelled multi-line examples with VW's own driver loop.

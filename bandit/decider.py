@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 from bandit.catalog import NO_OFFER, Catalog
 from bandit.config import TactfulConfig
-from bandit.decision import Decision
+from bandit.decision import Decision, new_decision_id
 from bandit.errors import UnknownOffer
 from bandit.policy import Policy
 from bandit.respect import Dismissal, InMemoryRespectStore, RespectState, RespectStore
@@ -85,7 +84,7 @@ class Decider:
             raise UnknownOffer(f"unknown offer ids: {', '.join(sorted(unknown))}")
         if rule_choice is not None and rule_choice != NO_OFFER and rule_choice not in self.catalog:
             raise UnknownOffer(f"unknown rule choice: {rule_choice}")
-        decision_id = decision_id or uuid.uuid4().hex
+        decision_id = decision_id or new_decision_id()
         now = self.clock()
         with self.store.hold(user_key, now) as held:
             situation = self._situation(held.state, session_id, context, renderable, now)

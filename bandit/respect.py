@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -64,9 +63,12 @@ class RespectState:
 
     def history(self, session_id: str, now: datetime) -> History:
         """Summarise the state as features (how the user has experienced offers lately)."""
+        if not self.exposures and not self.dismissals:
+            return _NO_HISTORY  # most decision points: nothing to summarise
         last_offer = max((e.at for e in self.exposures), default=None)
         last_dismissal = self.last_dismissal()
-        return History(
+        # Built without re-validation: every value is derived here and in range by construction.
+        return History.model_construct(
             seconds_since_last_offer=_seconds(now, last_offer),
             seconds_since_last_dismissal=_seconds(
                 now, last_dismissal.at if last_dismissal else None
@@ -74,6 +76,10 @@ class RespectState:
             dismissals=len(self.dismissals),
             offers_this_session=sum(1 for e in self.exposures if e.session_id == session_id),
         )
+
+
+_NO_HISTORY = History()
+_EMPTY = RespectState()
 
 
 def _seconds(now: datetime, then: datetime | None) -> float | None:
@@ -128,11 +134,22 @@ class RespectStore(Protocol):
         ...
 
 
-@dataclass
 class _MemoryHold:
-    store: InMemoryRespectStore
-    user_key: str
-    state: RespectState
+    """The store's lock, held from ``__enter__`` to ``__exit__`` (a class: cheaper than a
+    generator-based context manager on every decision)."""
+
+    def __init__(self, store: InMemoryRespectStore, user_key: str) -> None:
+        self.store = store
+        self.user_key = user_key
+        self.state = _EMPTY
+
+    def __enter__(self) -> _MemoryHold:
+        self.store._lock.acquire()
+        self.state = self.store._states.get(self.user_key, _EMPTY)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store._lock.release()
 
     def record(
         self,
@@ -156,13 +173,11 @@ class InMemoryRespectStore:
     def state(self, user_key: str, now: datetime | None = None) -> RespectState:
         """The user's current state (memory keeps no history beyond what caps need)."""
         with self._lock:
-            return self._states[user_key]
+            return self._states.get(user_key, _EMPTY)
 
-    @contextmanager
-    def hold(self, user_key: str, now: datetime) -> Iterator[_MemoryHold]:
+    def hold(self, user_key: str, now: datetime) -> _MemoryHold:
         """Hold the whole store (it is in memory; contention is not a concern)."""
-        with self._lock:
-            yield _MemoryHold(self, user_key, self._states[user_key])
+        return _MemoryHold(self, user_key)
 
     def record_exposure(self, user_key: str, exposure: Exposure) -> None:
         """Remember an exposure and forget the ones too old to matter."""
@@ -170,10 +185,10 @@ class InMemoryRespectStore:
             self._record_exposure(user_key, exposure)
 
     def _record_exposure(self, user_key: str, exposure: Exposure) -> None:
-        state = self._states[user_key]
+        state = self._states.get(user_key, _EMPTY)
         horizon = exposure.at - EXPOSURE_MEMORY
         kept = tuple(e for e in state.exposures if e.at >= horizon)
-        self._states[user_key] = replace(state, exposures=(*kept, exposure))
+        self._states[user_key] = RespectState(state.opted_out, (*kept, exposure), state.dismissals)
 
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
         """Remember a "Not now" (kept for good: it decides when an offer retires)."""

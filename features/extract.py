@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from features.context import History, SessionContext
+from features.context import History, SessionContext, TaskStage
 from features.intents import intents_of
 from features.moment import Moment, moment_of
 
@@ -15,9 +15,8 @@ Namespaces = Mapping[str, Mapping[str, float]]
 
 
 def _frozen(namespaces: dict[str, dict[str, float]]) -> Namespaces:
-    return MappingProxyType(
-        {ns: MappingProxyType(dict(values)) for ns, values in namespaces.items()}
-    )
+    """Read-only views of freshly built dicts (callers hand over ownership; no copies)."""
+    return MappingProxyType({ns: MappingProxyType(values) for ns, values in namespaces.items()})
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,9 @@ class Features:
         )
 
 
+_NO_HISTORY = History()
+
+
 def _log_seconds(seconds: float | None) -> float:
     """Compress elapsed time so an hour and a day differ, but a month and a year barely do."""
     return 0.0 if seconds is None else round(math.log1p(seconds / 60.0), 6)
@@ -92,14 +94,16 @@ def context_features(
     moment = moment or moment_of(context)
     intents = intents if intents is not None else intents_of(context)
     account = context.account
+    activity = context.activity
     client: dict[str, float] = {f"num.{k}": float(v) for k, v in context.numeric.items()}
-    client.update({f"cat.{k}={v}": 1.0 for k, v in context.categorical.items()})
+    if context.categorical:
+        client.update({f"cat.{k}={v}": 1.0 for k, v in context.categorical.items()})
     return {
-        "moment": {f"moment={moment.value}": 1.0},
+        "moment": {_MOMENT_NAMES[moment]: 1.0},
         "intent": intents,
         "activity": {
-            "focus_heavy": 1.0 if context.activity.focus_heavy else 0.0,
-            f"stage={context.activity.stage.value}": 1.0,
+            "focus_heavy": 1.0 if activity.focus_heavy else 0.0,
+            _STAGE_NAMES[activity.stage]: 1.0,
         },
         "account": {
             f"plan={account.plan}": 1.0,
@@ -111,13 +115,18 @@ def context_features(
     }
 
 
+#: One-hot feature names of the enumerations, spelled once instead of on every decision.
+_MOMENT_NAMES = {moment: f"moment={moment.value}" for moment in Moment}
+_STAGE_NAMES = {stage: f"stage={stage.value}" for stage in TaskStage}
+
+
 def extract(context: SessionContext, history: History | None = None) -> Features:
     """Turn a decision point into features; the single entry point of this package."""
     moment, intents = moment_of(context), intents_of(context)
     namespaces = context_features(context, moment, intents)
-    namespaces["history"] = history_features(history or History())
+    namespaces["history"] = history_features(history or _NO_HISTORY)
     return Features(
         moment=moment,
-        intents=MappingProxyType(dict(intents)),
+        intents=MappingProxyType(intents),
         namespaces=_frozen(namespaces),
     )

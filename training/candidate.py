@@ -30,14 +30,16 @@ def write_examples(
         if apprentice:
             for row in imitation_rows(rows):
                 decision = row.decision
-                label = (decision.actions.index(str(row.rule_choice)), -1.0, 1.0)
-                out.write("\n".join(policy.examples(decision.features, decision.actions, label)))
+                actions = decision.actions
+                label = (actions.index(str(row.rule_choice)), -1.0, 1.0)
+                out.write(policy.example_text(decision.features, actions, label))
                 out.write("\n\n")
                 written += 1
         for row in rows:
             decision = row.decision
-            label = (decision.chosen_index, -row.reward, decision.probability)
-            out.write("\n".join(policy.examples(decision.features, decision.actions, label)))
+            actions = decision.actions
+            label = (actions.index(decision.chosen), -row.reward, decision.probability)
+            out.write(policy.example_text(decision.features, actions, label))
             out.write("\n\n")
             written += 1
     return written

@@ -8,6 +8,11 @@ arguments. Timed in alternating rounds; the ratio total/VW must stay below 2
 (tactful's overhead smaller than the VW call itself). The same loop over
 ``SqlStore`` (a SQLite file, every decision written durably) is a separate line.
 
+The contexts are a seeded pool of varied decision points (jittered signal ages,
+accounts and client numbers), so no cache keyed on content can flatter tactful,
+and only points where at least one offer is eligible for a fresh user: tactful
+skips VW when "no offer" is the only action, which the baseline would not.
+
     python -m bench.decide            # 5 rounds of 2000 decisions each
     python -m bench.decide --quick
 """
@@ -15,6 +20,7 @@ arguments. Timed in alternating rounds; the ratio total/VW must stay below 2
 from __future__ import annotations
 
 import argparse
+import random
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -36,10 +42,13 @@ from bench.common import (
     table,
     write_results,
 )
-from bench.workload import context_payload
+from bench.workload import random_context
 from features import SessionContext
 
 NAME = "decide"
+#: Distinct decision points cycled through (more than any per-content cache would hold hot).
+POOL = 512
+POOL_SEED = 20261124
 TITLE = "In-process decisions: tactful's Decider vs the raw VW predict"
 
 
@@ -60,7 +69,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
     progress = Progress(NAME)
     config = load_config(CONFIG)
-    contexts = [SessionContext.model_validate(context_payload(i)) for i in range(4)]
     n = args.decisions
 
     with tempfile.TemporaryDirectory(prefix="bench-decide-") as tmp:
@@ -74,13 +82,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         policy = make_policy(config)
         workspace = vowpalwabbit.Workspace(policy.arguments)
         probe = deciders["memory"]
+        rng = random.Random(POOL_SEED)
+        contexts: list[SessionContext] = []
         examples = []
-        for i, context in enumerate(contexts):
-            allowed = probe.eligibility(f"probe-{i}", "probe", context)
-            features = probe.decide(f"probe-{i}", "probe", context).features
+        while len(contexts) < POOL:
+            context = SessionContext.model_validate(random_context(rng))
+            allowed = probe.eligibility("probe", "probe", context)
+            if len(allowed.eligible) < 2:
+                continue
+            features = probe.decide(f"probe-{len(contexts)}", "probe", context).features
+            contexts.append(context)
             examples.append(policy.examples(features, allowed.eligible))
-        actions = [len(e) - 1 for e in examples]
-        progress(f"eligible actions per context: {actions}")
+        actions = sum(len(e) - 1 for e in examples) / len(examples)
+        progress(f"{POOL} varied decision points, {actions:.2f} eligible actions on average")
 
         counter = {"memory": 0, "sqlite": 0}
 
@@ -91,14 +105,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 start = counter[name]
                 for i in range(start, start + n):
                     # Distinct users: caps never empty the action set, so VW always runs.
-                    decider.decide(f"user-{i}", f"session-{i}", contexts[i % len(contexts)])
+                    decider.decide(f"user-{i}", f"session-{i}", contexts[i % POOL])
                 counter[name] = start + n
 
             return loop
 
         def vw_loop() -> None:
             for i in range(n):
-                workspace.predict(examples[i % len(examples)])
+                workspace.predict(examples[i % POOL])
 
         contenders: dict[str, Callable[[], None]] = {
             "vw_predict": vw_loop,
@@ -160,13 +174,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "Median microseconds per decision over alternating rounds. `vw_predict` is "
         "`Workspace.predict` on pre-built multi-line examples with the policy's own "
         "arguments; `decide_*` is the whole `Decider.decide` (features, rules, examples, "
-        "VW, pmf, sampling, record). Distinct users, so caps never remove every offer.",
+        "VW, pmf, sampling, record). Distinct users, so caps never remove every offer. "
+        f"{POOL} varied decision points (seed {POOL_SEED}), each with at least one eligible "
+        "offer for a fresh user, so VW runs on every decision of both sides.",
         {
             "quick": args.quick,
             "rounds": args.rounds,
             "decisions_per_round": n,
             "vw_arguments": policy.arguments,
-            "eligible_actions": actions,
+            "decision_points": POOL,
+            "mean_eligible_actions": round(actions, 3),
         },
         headlines,
         details,

@@ -64,11 +64,28 @@ def _value(value: float) -> str:
     return f"{value:.6g}"
 
 
-def shared_line(features: Features) -> str:
-    """The shared (context) line of a multi-line example.
+#: Key of the shared line among a ``Features``' renderings. Bump the number whenever
+#: :func:`render_shared_line`'s output changes: renderings stored in the old format are
+#: then ignored and rendered afresh (``tests/bandit/test_vw.py`` pins the format).
+SHARED_LINE_FORMAT = "vw-shared/1"
 
-    On every decision and every training row: one flat token list, one join.
+
+def shared_line(features: Features) -> str:
+    """The shared (context) line of a multi-line example, rendered once per decision.
+
+    The first render is kept in ``features.renderings`` and logged with the decision, so
+    the online learner, offline training and exports read back the very text the policy
+    scored (rendering is the bulk of turning a logged row into a VW example).
     """
+    line = features.renderings.get(SHARED_LINE_FORMAT)
+    if line is None:
+        line = render_shared_line(features)
+        features.renderings[SHARED_LINE_FORMAT] = line
+    return line
+
+
+def render_shared_line(features: Features) -> str:
+    """Render the shared line from the named features: one flat token list, one join."""
     tokens = ["shared"]
     for namespace, values in features.namespaces.items():
         body = [
@@ -151,6 +168,7 @@ class VWPolicy(Policy):
         self._workspace = vowpalwabbit.Workspace(self.arguments)
         self._lines: dict[str, str] = {}
         self._blocks: dict[tuple[str, ...], str] = {}
+        self._labelled: dict[tuple[tuple[str, ...], int], tuple[str, str, str]] = {}
         self._lines_version: str | None = None
 
     @property
@@ -166,7 +184,8 @@ class VWPolicy(Policy):
         """Forget cached action lines when the catalog has changed."""
         version = self.catalog.version if self.catalog is not None else None
         if version != self._lines_version:
-            self._lines, self._blocks, self._lines_version = {}, {}, version
+            self._lines, self._lines_version = {}, version
+            self._blocks, self._labelled = {}, {}
 
     def _action_block(self, actions: tuple[str, ...]) -> str:
         """The unlabelled action lines of an example, joined; the same few sets recur."""
@@ -215,10 +234,29 @@ class VWPolicy(Policy):
         """:meth:`examples` as one newline-joined string: what VW parses, built in few steps."""
         if label is None:
             return f"{shared_line(features)}\n{self._action_block(actions)}"
-        return "\n".join(self.examples(features, actions, label))
+        chosen, cost, probability = label
+        before, line, after = self._labelled_block(actions, chosen)
+        # The label's numbers exactly as _value writes them, inlined: once per training row.
+        return f"{shared_line(features)}\n{before}0:{cost:.6g}:{probability:.6g} {line}{after}"
+
+    def _labelled_block(self, actions: tuple[str, ...], chosen: int) -> tuple[str, str, str]:
+        """The action lines around the chosen one (which takes the label), joined and cached."""
+        self._fresh()
+        key = (actions, chosen)
+        parts = self._labelled.get(key)
+        if parts is None:
+            lines = [self._action_line(action) for action in actions]
+            before = "".join(f"{line}\n" for line in lines[:chosen])
+            after = "".join(f"\n{line}" for line in lines[chosen + 1 :])
+            parts = (before, lines[chosen], after)
+            if len(self._labelled) >= _BLOCKS_MAX:
+                self._labelled.clear()
+            self._labelled[key] = parts
+        return parts
 
     def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[Weights, Weights]:
         if len(actions) == 1:
+            shared_line(features)  # not needed to decide, but logged: the learner reads it
             return _CERTAIN, _CERTAIN
         pmf = self._native(self.example_text(features, actions), learn=False)
         if self.settings.exploration == "regcb":

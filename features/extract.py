@@ -31,22 +31,36 @@ class Features:
     moment: Moment
     intents: Mapping[str, float]
     namespaces: Namespaces = field(repr=False)
+    #: Encodings of these features made by a policy (VW's text line, say), keyed by the
+    #: encoder and its format version. A policy fills it the first time it encodes the
+    #: features; it is stored with the logged decision, so the online learner and offline
+    #: training reuse the exact text the policy read instead of encoding every row again.
+    #: A cache of what ``namespaces`` already says: not part of equality.
+    renderings: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, stored with each logged decision for replay and training."""
-        return {
+        data: dict[str, object] = {
             "moment": self.moment.value,
             "intents": dict(self.intents),
             "namespaces": {ns: dict(values) for ns, values in self.namespaces.items()},
         }
+        if self.renderings:
+            data["renderings"] = dict(self.renderings)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Features:
         """Rebuild features from :meth:`to_dict` output (e.g. read back from the log)."""
         intents = data["intents"]
         namespaces = data["namespaces"]
+        renderings = data.get("renderings", {})
         if not isinstance(intents, Mapping) or not isinstance(namespaces, Mapping):
             raise TypeError("features need 'intents' and 'namespaces' mappings")
+        if not isinstance(renderings, Mapping) or not all(
+            isinstance(v, str) for v in renderings.values()
+        ):
+            raise TypeError("feature 'renderings' must map encoder names to text")
         return cls(
             moment=Moment(str(data["moment"])),
             intents=MappingProxyType({str(k): float(v) for k, v in intents.items()}),
@@ -56,6 +70,7 @@ class Features:
                     for ns, vals in namespaces.items()
                 }
             ),
+            renderings={str(k): v for k, v in renderings.items()},
         )
 
 

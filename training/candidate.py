@@ -25,22 +25,20 @@ def write_examples(
     examples: the rule's action, certain (probability 1), at the best cost. A policy
     trained so starts out doing what the product's rules did, then learns from rewards.
     """
+    text = policy.example_text
     written = 0
     with path.open("w", encoding="utf-8") as out:
         if apprentice:
             for row in imitation_rows(rows):
-                decision = row.decision
-                actions = decision.actions
+                actions = row.decision.actions
                 label = (actions.index(str(row.rule_choice)), -1.0, 1.0)
-                out.write(policy.example_text(decision.features, actions, label))
-                out.write("\n\n")
+                out.write(f"{text(row.decision.features, actions, label)}\n\n")
                 written += 1
         for row in rows:
             decision = row.decision
             actions = decision.actions
             label = (actions.index(decision.chosen), -row.reward, decision.probability)
-            out.write(policy.example_text(decision.features, actions, label))
-            out.write("\n\n")
+            out.write(f"{text(decision.features, actions, label)}\n\n")
             written += 1
     return written
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from types import MappingProxyType
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bandit import (
     NO_OFFER,
@@ -16,7 +19,14 @@ from bandit import (
     VWPolicy,
     make_policy,
 )
-from bandit.vw import offer_line, shared_line, vw_arguments
+from bandit.decision import decision_from_record, decision_to_record
+from bandit.vw import (
+    SHARED_LINE_FORMAT,
+    offer_line,
+    render_shared_line,
+    shared_line,
+    vw_arguments,
+)
 from features import Features, Moment, extract
 from tests.builders import context
 
@@ -57,6 +67,49 @@ def with_client_names(values: dict[str, float]) -> Features:
 
 def test_shared_line_of_a_fixed_context() -> None:
     assert shared_line(storage_half_full()) == SHARED
+
+
+def test_the_shared_line_format_is_pinned_to_its_version() -> None:
+    # Renderings are logged under SHARED_LINE_FORMAT and reused for training. If this
+    # golden line has to change, bump the version too: old logs then render afresh.
+    assert (SHARED_LINE_FORMAT, render_shared_line(storage_half_full())) == (
+        "vw-shared/1",
+        SHARED,
+    )
+
+
+def test_the_shared_line_is_rendered_once_and_kept_with_the_features() -> None:
+    features = storage_half_full()
+    first = shared_line(features)
+    assert features.renderings == {SHARED_LINE_FORMAT: SHARED}
+    assert shared_line(features) is first
+
+
+def test_a_logged_rendering_travels_with_the_decision_record(catalog: Catalog) -> None:
+    policy = VWPolicy(catalog=catalog)
+    decision = policy.decide(storage_half_full(), Eligibility((NO_OFFER, "storage_200")))
+    back = decision_from_record(json.loads(json.dumps(decision_to_record(decision))))
+    assert back.features.renderings == {SHARED_LINE_FORMAT: SHARED}
+    assert back.features == decision.features
+
+
+def test_a_single_eligible_action_still_renders_the_line_for_the_log(catalog: Catalog) -> None:
+    features = storage_half_full()
+    VWPolicy(catalog=catalog).decide(features, Eligibility((NO_OFFER,)))
+    assert features.renderings == {SHARED_LINE_FORMAT: SHARED}
+
+
+def test_a_rendering_in_another_format_is_ignored_and_rendered_afresh() -> None:
+    features = storage_half_full()
+    features.renderings["vw-shared/0"] = "shared |M stale"
+    assert shared_line(features) == SHARED
+
+
+def test_features_refuse_renderings_that_are_not_text() -> None:
+    data = storage_half_full().to_dict()
+    data["renderings"] = {SHARED_LINE_FORMAT: 3}
+    with pytest.raises(TypeError, match="renderings"):
+        Features.from_dict(data)
 
 
 def test_shared_line_drops_zero_features_and_empty_namespaces() -> None:
@@ -265,3 +318,27 @@ def test_an_offer_dropped_from_the_catalog_is_described_by_id(catalog: Catalog) 
     storage_line(policy)
     policy.catalog = Catalog([o for o in catalog if o.id != "storage_200"], catalog.formats)
     assert storage_line(policy) == "|O id=storage_200"
+
+
+# --- the joined text VW parses --------------------------------------------------------------
+
+OFFERS = ("storage_200", "automation", "team_invite", "pro_plan")
+
+
+@given(
+    st.lists(st.sampled_from(OFFERS), max_size=4, unique=True),
+    st.integers(min_value=0, max_value=4),
+    st.floats(min_value=-2.0, max_value=2.0),
+    st.floats(min_value=0.001, max_value=1.0),
+)
+def test_example_text_is_the_lines_of_examples_joined(
+    catalog: Catalog, offers: list[str], position: int, cost: float, probability: float
+) -> None:
+    policy = VWPolicy(catalog=catalog)
+    actions = (NO_OFFER, *offers)
+    chosen = position % len(actions)
+    features = storage_half_full()
+    for label in (None, (chosen, cost, probability)):
+        assert policy.example_text(features, actions, label) == "\n".join(
+            policy.examples(features, actions, label)
+        )

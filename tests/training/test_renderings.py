@@ -1,0 +1,76 @@
+"""Training reads the VW text the policy logged with each decision instead of rendering it again.
+
+A VW policy keeps the shared line it scored in ``Features.renderings``, and the log
+stores it with the decision. Training from those rows must learn exactly what it
+learns from the named features alone, and must use the logged text when it is there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from bandit import TactfulConfig
+from bandit.decision import decision_from_record, decision_to_record
+from bandit.vw import SHARED_LINE_FORMAT, render_shared_line, shared_line
+from training.candidate import train_candidate, write_examples
+from training.logs import Logged, LogSummary
+
+ROWS = 300
+
+
+def stored(row: Logged) -> Logged:
+    """The row as the store gives it back: its decision through the JSON record."""
+    record = json.loads(json.dumps(decision_to_record(row.decision)))
+    return dataclasses.replace(row, decision=decision_from_record(record))
+
+
+@pytest.fixture
+def bare_rows(synthetic_rows: tuple[list[Logged], LogSummary]) -> list[Logged]:
+    """Rows whose features carry no rendering (as a non-VW logging policy leaves them)."""
+    rows = [stored(row) for row in synthetic_rows[0][:ROWS]]
+    for row in rows:
+        row.decision.features.renderings.clear()
+    return rows
+
+
+@pytest.fixture
+def rendered_rows(bare_rows: list[Logged]) -> list[Logged]:
+    """The same rows after a VW policy rendered them, read back from the log."""
+    rows = [stored(row) for row in bare_rows]
+    for row in rows:
+        shared_line(row.decision.features)
+    return [stored(row) for row in rows]
+
+
+def test_logged_rows_carry_their_rendering(rendered_rows: list[Logged]) -> None:
+    for row in rendered_rows:
+        features = row.decision.features
+        assert features.renderings == {SHARED_LINE_FORMAT: render_shared_line(features)}
+
+
+def test_logged_renderings_train_the_same_model_as_rendering_afresh(
+    config: TactfulConfig, bare_rows: list[Logged], rendered_rows: list[Logged]
+) -> None:
+    catalog = config.catalog()
+    fresh = train_candidate(bare_rows, config.policy, config.reward, catalog)
+    logged = train_candidate(rendered_rows, config.policy, config.reward, catalog)
+    for row in bare_rows[:50]:
+        decision = row.decision
+        assert logged.probabilities(decision.features, decision.actions).tolist() == (
+            fresh.probabilities(decision.features, decision.actions).tolist()
+        )
+
+
+def test_training_writes_the_logged_text_rather_than_rendering_it_again(
+    config: TactfulConfig, rendered_rows: list[Logged], tmp_path: Path
+) -> None:
+    row = rendered_rows[0]
+    line = row.decision.features.renderings[SHARED_LINE_FORMAT]
+    row.decision.features.renderings[SHARED_LINE_FORMAT] = f"{line} |C logged_marker"
+    policy = train_candidate([], config.policy, config.reward, config.catalog())
+    write_examples(policy, [row], tmp_path / "train.vw")
+    assert "logged_marker" in (tmp_path / "train.vw").read_text()

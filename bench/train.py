@@ -7,9 +7,14 @@ the file tactful wrote (its process start-up included, as a user would run it).
 The ratio of examples/s must stay >= 0.8, and the average loss VW reports must
 be the same on both sides: the same examples, the same model.
 
-The log: contexts from a seeded generator, fresh users (so most offers are
-eligible), a seeded uniform logging policy, and a simple acceptance model
-(relevance raises acceptance; a no is sometimes a "Not now").
+The log is the service's: contexts from a seeded generator, fresh users (so most
+offers are eligible), decisions by the shipped VW policy, each row read back
+through its stored record as the store returns it, and a simple acceptance model
+(relevance raises acceptance; a no is sometimes a "Not now"). A VW policy logs
+the text it scored with each decision, so training reuses it. The same rows with
+that text stripped (as a log written by a non-VW policy, or read from DSJSON,
+arrives) are timed as ``tactful_unrendered``: there, rendering the text of every
+row is the bulk of tactful's time.
 
     python -m bench.train            # ~50k rows, 3 alternating rounds
     python -m bench.train --quick    # ~10k rows, 1 round
@@ -18,6 +23,8 @@ eligible), a seeded uniform logging policy, and a simple acceptance model
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import random
 import re
 import subprocess
@@ -31,10 +38,11 @@ from bandit import (
     Decider,
     InMemoryRespectStore,
     TactfulConfig,
-    Uniform,
     VWPolicy,
     load_config,
+    make_policy,
 )
+from bandit.decision import decision_from_record, decision_to_record
 from bandit.rules import Eligibility
 from bench.common import (
     CONFIG,
@@ -49,7 +57,7 @@ from bench.common import (
     write_results,
 )
 from bench.workload import random_context
-from features import Features, SessionContext, adjacency
+from features import SessionContext, adjacency, extract
 from training.candidate import train_candidate, write_examples
 from training.logs import Logged
 
@@ -60,23 +68,22 @@ POOL = 2000
 _LOSS = re.compile(r"^average loss = ([-+0-9.eE]+)", re.MULTILINE)
 
 
-def uniform_log(config: TactfulConfig, rows: int, seed: int) -> list[Logged]:
-    """``rows`` decisions of a seeded uniform logging policy, with simulated rewards."""
+def service_log(config: TactfulConfig, rows: int, seed: int) -> list[Logged]:
+    """``rows`` decisions of the shipped VW policy with simulated rewards, as stored."""
     rng = random.Random(seed)
-    decider = Decider(config, Uniform(), InMemoryRespectStore())
+    decider = Decider(config, make_policy(config), InMemoryRespectStore())
     catalog = decider.catalog
-    pool: list[tuple[Features, Eligibility]] = []
+    pool: list[tuple[SessionContext, Eligibility]] = []
     for i in range(POOL):
         context = SessionContext.model_validate(random_context(rng))
-        allowed = decider.eligibility(f"log-user-{i}", "log", context)
-        features = decider.decide(f"log-user-{i}", "log", context).features
-        pool.append((features, allowed))
-    policy = Uniform()
+        pool.append((context, decider.eligibility(f"log-user-{i}", "log", context)))
     mapping = config.reward
     logged = []
     for seq in range(1, rows + 1):
-        features, allowed = pool[rng.randrange(POOL)]
-        decision = policy.decide(features, allowed, decision_id=f"log-{seed}-{seq}")
+        context, allowed = pool[rng.randrange(POOL)]
+        # What the service does: features, then the policy decides (and logs what it scored).
+        features = extract(context)
+        decision = decider.policy.decide(features, allowed, decision_id=f"log-{seed}-{seq}")
         reward = mapping.default
         if decision.offer_id is not None:
             fit = adjacency(catalog[decision.offer_id].intents, features.intents)
@@ -84,8 +91,19 @@ def uniform_log(config: TactfulConfig, rows: int, seed: int) -> list[Logged]:
                 reward = mapping.accepted + (mapping.converted if rng.random() < 0.3 else 0.0)
             elif rng.random() < 0.4:
                 reward = mapping.dismissed
-        logged.append(Logged(seq, decision, reward))
+        record = json.loads(json.dumps(decision_to_record(decision)))
+        logged.append(Logged(seq, decision_from_record(record), reward))
     return logged
+
+
+def unrendered(rows: list[Logged]) -> list[Logged]:
+    """The same rows without the text the policy logged: every row must be rendered."""
+    copies = []
+    for row in rows:
+        record = decision_to_record(row.decision)
+        record["features"].pop("renderings", None)
+        copies.append(dataclasses.replace(row, decision=decision_from_record(record)))
+    return copies
 
 
 def vw_command_line(arguments: str, data: Path) -> list[str]:
@@ -121,11 +139,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     progress = Progress(NAME)
     config = load_config(CONFIG)
     catalog = config.catalog()
-    rows = uniform_log(config, args.rows, args.seed)
+    rows = service_log(config, args.rows, args.seed)
     shown = sum(r.decision.offer_id is not None for r in rows)
-    progress(f"logged {len(rows)} decisions ({shown} offers shown) under a uniform policy")
+    progress(f"logged {len(rows)} decisions ({shown} offers shown) under the VW policy")
 
-    seconds: dict[str, list[float]] = {"tactful": [], "vw_cli": [], "fit_file_only": []}
+    seconds: dict[str, list[float]] = {
+        "tactful": [],
+        "vw_cli": [],
+        "fit_file_only": [],
+        "tactful_unrendered": [],
+    }
     losses: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         data = Path(tmp) / "train.vw"
@@ -140,6 +163,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             # Read the loss from the workspace VW's driver loop trained (tactful keeps it private).
             workspace = policy._workspace
             losses["tactful"] = workspace.get_sum_loss() / workspace.get_weighted_examples()
+            workspace.finish()
+
+        def run_unrendered() -> None:
+            bare = unrendered(rows)  # afresh each round: rendering keeps the text on the rows
+            tick = time.perf_counter()
+            policy = train_candidate(bare, config.policy, config.reward, catalog)
+            seconds["tactful_unrendered"].append(time.perf_counter() - tick)
+            workspace = policy._workspace
+            losses["tactful_unrendered"] = (
+                workspace.get_sum_loss() / workspace.get_weighted_examples()
+            )
             workspace.finish()
 
         def run_fit_file() -> None:
@@ -161,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             losses["vw_cli"] = reported_loss(done.stdout + done.stderr)
 
         for round_ in range(1, args.rounds + 1):
-            runs = [run_tactful, run_vw, run_fit_file]
+            runs = [run_tactful, run_vw, run_fit_file, run_unrendered]
             for run in runs if round_ % 2 else reversed(runs):
                 run()
             progress(
@@ -183,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         }
         for side, values in seconds.items()
     ]
+    unrendered_speed = ratio(rate["tactful_unrendered"], rate["vw_cli"])
     headlines = [
         Headline.of(
             NAME,
@@ -198,6 +233,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             "equal",
             same_loss,
         ),
+        Headline.of(
+            NAME,
+            "same, rows without logged VW text (rendered in training) / VW CLI",
+            f"{format_ratio(unrendered_speed)} ({rate['tactful_unrendered']:.0f} ex/s)",
+            "-",
+            None,
+        ),
     ]
     print(table(details))
     for h in headlines:
@@ -209,7 +251,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "examples from `Logged` rows, then `VWPolicy.fit_file`). VW: `python -m vowpalwabbit "
         "<same arguments> -d <the file tactful wrote>`, process start-up included; "
         "`--quiet` dropped there so VW reports its average loss. `fit_file_only` is "
-        "`VWPolicy.fit_file` on the written file (in-process, no writing). Medians over rounds.",
+        "`VWPolicy.fit_file` on the written file (in-process, no writing). "
+        "`tactful_unrendered` is `train_candidate` on the same rows with the logged VW text "
+        "stripped, so every row is rendered from its named features. Medians over rounds.",
         {
             "quick": args.quick,
             "rows": args.rows,

@@ -20,8 +20,10 @@ from bandit import (
     RemovalCode,
     TactfulConfig,
     UnknownDecision,
+    make_policy,
 )
 from bandit.storage import SqlStore, Status, checksum
+from bandit.vw import SHARED_LINE_FORMAT, shared_line
 from bandit.storage.tables import events
 from tests.builders import NOW, completed_upload
 from tests.storage.conftest import StoreFactory
@@ -89,6 +91,17 @@ def test_stored_decision_keeps_its_features(decider: Decider, store: SqlStore) -
     decision = decide_offer(decider, OFFER)
 
     assert store.get(OFFER).decision.features.to_dict() == decision.features.to_dict()
+
+
+def test_stored_vw_decision_keeps_the_text_the_policy_scored(
+    config: TactfulConfig, store: SqlStore, clock: Clock
+) -> None:
+    decider = Decider(config, make_policy(config), store, clock=clock)
+    decision = decider.decide(USER, "session", completed_upload(), decision_id=OFFER)
+
+    stored = store.get(OFFER).decision.features
+
+    assert stored.renderings == {SHARED_LINE_FORMAT: shared_line(decision.features)}
 
 
 def test_stored_decision_keeps_the_context_it_was_made_in(

@@ -252,6 +252,21 @@ RULES: tuple[Rule, ...] = (
 SITUATION_WIDE: frozenset[Rule] = frozenset({opted_out, global_cooldown, caps})
 
 
+#: When a per-offer rule can remove anything at all. A rule whose guard is false for a
+#: situation passes every offer there, so it is not asked offer by offer (that is most
+#: rules on most decision points: nothing rendered-only, dismissed or shown yet).
+#: ``tests/bandit/test_rules.py`` checks each guard against its rule.
+CAN_REMOVE: dict[Rule, Callable[[Situation], bool]] = {
+    not_renderable: lambda m: m.renderable is not None,
+    wrong_placement: lambda m: True,
+    cooldown: lambda m: bool(m.dismissal_times),
+    repeat_in_session: lambda m: bool(m.shown_this_session),
+    focus: lambda m: m.context.activity.focus_heavy,
+    big_ask: lambda m: not is_completion(m.features.moment),
+    relevance: lambda m: True,
+}
+
+
 @lru_cache(maxsize=len(RULES) + 1)
 def _offer_rules_before(cut: int) -> tuple[Rule, ...]:
     """The rules that look at the offer, among the first ``cut`` of :data:`RULES`."""
@@ -272,8 +287,9 @@ def eligibility(situation: Situation) -> Eligibility:
     """Split the catalog into eligible offers and removals; "no offer" always stays.
 
     Same answer as asking every rule of every offer in order, with the situation-wide
-    rules asked once: an offer that passes every per-offer rule before the first failing
-    situation-wide rule gets that rule's verdict.
+    rules asked once (an offer that passes every per-offer rule before the first failing
+    situation-wide rule gets that rule's verdict) and the per-offer rules that cannot
+    remove anything here (:data:`CAN_REMOVE`) not asked.
     """
     eligible = [NO_OFFER]
     removed: list[Removal] = []
@@ -281,7 +297,7 @@ def eligibility(situation: Situation) -> Eligibility:
     if not offers:
         return Eligibility((NO_OFFER,))
     cut, shared = _first_situation_wide(offers[0], situation)
-    rules = _offer_rules_before(cut)
+    rules = [rule for rule in _offer_rules_before(cut) if CAN_REMOVE[rule](situation)]
     for offer in offers:
         for rule in rules:
             verdict = rule(offer, situation)

@@ -39,6 +39,7 @@ from bandit import (
     eligibility,
     load_config,
 )
+from bandit.rules import CAN_REMOVE, RULES, Removal
 from features import (
     Account,
     Activity,
@@ -486,3 +487,41 @@ def test_decider_never_picks_an_offer_any_rule_removes(point: Point, decision_id
     )
 
     assert set(decision.pmf) == allowed_by(oracle(point, decision.features, seen))
+
+
+def situation_of(point: Point) -> Situation:
+    features = extract(point.context, point.state.history(point.session_id, NOW))
+    return Situation(
+        point.context,
+        features,
+        point.state,
+        point.session_id,
+        NOW,
+        point.rules,
+        point.catalog,
+        point.renderable,
+    )
+
+
+@RUNS
+@given(points)
+def test_a_rule_whose_guard_is_false_removes_no_offer(point: Point) -> None:
+    situation = situation_of(point)
+    for rule, can_remove in CAN_REMOVE.items():
+        if not can_remove(situation):
+            assert all(rule(offer, situation) is None for offer in point.catalog), rule.__name__
+
+
+@RUNS
+@given(points)
+def test_eligibility_is_asking_every_rule_of_every_offer_in_order(point: Point) -> None:
+    situation = situation_of(point)
+    eligible, removed = [NO_OFFER], []
+    for offer in point.catalog:
+        verdict = next((v for rule in RULES if (v := rule(offer, situation)) is not None), None)
+        if verdict is None:
+            eligible.append(offer.id)
+        else:
+            removed.append(Removal(offer.id, *verdict))
+
+    assert eligibility(situation) == Eligibility(tuple(eligible), tuple(removed))

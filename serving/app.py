@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = SqlStore(settings.database_url, config.reward)
+        store = SqlStore(settings.database_url, config.reward, background_checkpoints=True)
         service = Service(settings, config, store, metrics, clock)
         learner = Learner(service)
         app.state.service = service

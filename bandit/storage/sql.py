@@ -81,6 +81,8 @@ class Status:
     OPEN = "open"
     JOINED = "joined"
     SKIPPED = "skipped"
+    #: Every status but ``OPEN``, named so queries can read ``ix_decisions_status_seq``.
+    CLOSED = (JOINED, SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -414,7 +416,8 @@ class SqlStore:
         """Close every due window (all open ones with ``force``) and join their rewards.
 
         A read first: the learner calls this every tick, and taking the write lock when
-        nothing is due would make decisions wait for it (SQLite has one writer).
+        nothing is due would make decisions wait for it (SQLite has one writer). The read
+        is one probe of ``ix_decisions_status_closes``, whatever the number of open windows.
         """
         now = now or utcnow()
         due = select(decisions.c.seq).where(decisions.c.status == Status.OPEN)
@@ -520,12 +523,17 @@ class SqlStore:
             return [self._record(conn, row) for row in rows]
 
     def closed_after(self, seq: int) -> int:
-        """How many closed decisions lie after ``seq`` (the learner's lag)."""
+        """How many closed decisions lie after ``seq`` (the learner's lag).
+
+        ``status IN (closed statuses)`` rather than ``!= open``: the index on (status,
+        seq) answers it in the size of the lag, where ``!=`` walked every decision after
+        ``seq``, open ones included, once a second from the learner.
+        """
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
                     select(func.count()).where(
-                        decisions.c.seq > seq, decisions.c.status != Status.OPEN
+                        decisions.c.status.in_(Status.CLOSED), decisions.c.seq > seq
                     )
                 ).scalar_one()
             )

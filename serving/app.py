@@ -123,7 +123,7 @@ def _freeze_startup_objects() -> None:
     collection walks every one: measured at 90-100 ms, a pause that lands on whichever
     request allocates when it triggers. Frozen (after one last collection, so no
     garbage is frozen with them), a full collection walks only what requests created
-    since: under 1 ms. Objects freed by reference counting are freed as before;
+    since: ~1-3 ms. Objects freed by reference counting are freed as before;
     shutdown unfreezes them.
     """
     gc.collect()

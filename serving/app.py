@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -114,11 +115,33 @@ def _warn_if_open(settings: Settings) -> None:
         )
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+def _freeze_startup_objects() -> None:
+    """Move everything alive after start-up out of the garbage collector's reach.
+
+    A started server tracks ~120k objects (FastAPI, pydantic, SQLAlchemy, VW and their
+    modules), nearly all of them alive for the life of the process, and a full
+    collection walks every one: measured at 90-100 ms, a pause that lands on whichever
+    request allocates when it triggers. Frozen (after one last collection, so no
+    garbage is frozen with them), a full collection walks only what requests created
+    since: ~1-3 ms. Objects freed by reference counting are freed as before;
+    shutdown unfreezes them.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def create_app(
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    *,
+    freeze_gc: bool = False,
+) -> FastAPI:
     """Build the service. With no settings, they are read from ``TACTFUL_*`` variables.
 
     ``clock`` is the server's clock for respect rules and reward windows; only a
-    simulation (the demo runs a month in minutes) passes another one.
+    simulation (the demo runs a month in minutes) passes another one. ``freeze_gc``
+    (see :func:`_freeze_startup_objects`) is for a process that is the server, as
+    :func:`factory` makes: an app run inside another program shares its heap.
     """
     settings = settings or Settings()
     configure(settings.log_level)
@@ -127,13 +150,15 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = SqlStore(settings.database_url, config.reward)
+        store = SqlStore(settings.database_url, config.reward, background_checkpoints=True)
         service = Service(settings, config, store, metrics, clock)
         learner = Learner(service)
         app.state.service = service
         app.state.learner = learner
         _warn_if_open(settings)
         learner.start()
+        if freeze_gc:
+            _freeze_startup_objects()
         log.info(
             "tactful ready",
             extra={"fields": {"catalog": service.catalog.version, "store": store.dialect}},
@@ -141,6 +166,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         try:
             yield
         finally:
+            if freeze_gc:
+                gc.unfreeze()
             learner.stop()
             store.close()
 
@@ -171,4 +198,4 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
 def factory() -> Any:
     """Entry point for ``uvicorn --factory serving.app:factory`` (settings from the environment)."""
-    return create_app()
+    return create_app(freeze_gc=True)

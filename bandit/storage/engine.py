@@ -5,10 +5,15 @@ SQLite is the embedded default: WAL journal so readers never block the writer,
 request, and ``BEGIN IMMEDIATE`` for write transactions so a read-decide-write
 cycle holds the write lock from its first read. PostgreSQL serves several
 replicas and locks the user's row instead.
+
+A server checkpoints the SQLite WAL from a background thread (:class:`WalCheckpointer`)
+rather than in whichever commit crosses SQLite's threshold; see there for why.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: Execution option that marks a write transaction (BEGIN IMMEDIATE on SQLite).
 WRITE = "tactful_write"
 _MIGRATION_LOCK = 7_207_201
+#: WAL pages after which a committing connection checkpoints by itself, when a background
+#: :class:`WalCheckpointer` normally does it: only a safety net if that thread falls behind.
+BACKGROUND_WAL_AUTOCHECKPOINT = 10_000
+#: Seconds between background checkpoints; see :class:`WalCheckpointer` for the trade-off.
+CHECKPOINT_SECONDS = 2.0
+
+log = logging.getLogger("tactful.storage")
 
 
 def normalise_url(url: str) -> str:
@@ -31,7 +43,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, wal_autocheckpoint: int | None) -> Engine:
     memory = url in ("sqlite://", "sqlite:///:memory:")
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if memory:
@@ -44,6 +56,8 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            if wal_autocheckpoint is not None:
+                cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -57,12 +71,78 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``, configured for tactful's transactions."""
+def make_engine(url: str, *, wal_autocheckpoint: int | None = None) -> Engine:
+    """An engine for ``url``, configured for tactful's transactions.
+
+    ``wal_autocheckpoint`` (SQLite files only) replaces SQLite's default of 1000 pages.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, wal_autocheckpoint)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def is_sqlite_file(engine: Engine) -> bool:
+    """Whether ``engine`` is a SQLite database on disk (the only kind with a WAL)."""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
+class WalCheckpointer:
+    """Copies the SQLite WAL into the database from a thread of its own, every few seconds.
+
+    By default SQLite checkpoints inside the commit that takes the WAL past 1000 pages:
+    that commit copies the pages and fsyncs the database file, and the next commit,
+    the first to reuse the WAL from its start, fsyncs the WAL header. With a decision
+    writing about 8 pages, that is two slow decisions in every ~130, enough to set the
+    p99 of a single client. Here the copy and the database fsync happen off the request
+    path (PASSIVE: never waits for, nor blocks, readers or writers; the GIL is released
+    while SQLite works), and the WAL header fsync that follows each completed checkpoint
+    still falls on one decision, so the interval is what sets how often: every
+    :data:`CHECKPOINT_SECONDS`, one decision in several hundred at a single client's
+    pace, while the WAL stays a few MB under load. Durability is unchanged: commits are
+    exactly as before (WAL, ``synchronous=NORMAL``); only who checkpoints, and when.
+    """
+
+    def __init__(self, engine: Engine, interval: float = CHECKPOINT_SECONDS) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint: ``(busy, frames in the WAL, frames checkpointed)``."""
+        connection = self.engine.raw_connection()  # autocommit (see the connect hook)
+        try:
+            cursor = connection.cursor()
+            row = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            cursor.close()
+        finally:
+            connection.close()
+        busy, frames, done = row
+        return int(busy), int(frames), int(done)
+
+    def start(self) -> None:
+        """Checkpoint every ``interval`` seconds until :meth:`stop`."""
+        self._thread = threading.Thread(target=self._run, name="tactful-wal", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the background thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop the thread (the last connection to close checkpoints what is left)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.checkpoint()
+            except Exception:  # an outage must not end the thread; the next round retries
+                log.exception("WAL checkpoint failed")
 
 
 def migrate(engine: Engine) -> None:

@@ -92,6 +92,8 @@ decisions = Table(
     Column("rule_choice", String(64), nullable=True),
     Index("ix_decisions_user_created", "user_key", "created_at"),
     Index("ix_decisions_status_seq", "status", "seq"),
+    # The learner asks "is any window due?" every second: without this, an O(open rows) scan.
+    Index("ix_decisions_status_closes", "status", "window_closes_at"),
 )
 
 events = Table(

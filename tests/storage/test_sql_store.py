@@ -549,6 +549,19 @@ def test_finished_resumes_after_the_cursor(decider: Decider, store: SqlStore, cl
     assert [f.decision.decision_id for f in store.finished(after_seq=cursor)] == [NOTHING_2]
 
 
+def test_learner_lag_counts_joined_and_skipped_decisions_after_the_cursor(
+    decider: Decider, store: SqlStore, clock: Clock
+) -> None:
+    decide_nothing(decider, NOTHING)  # will be joined
+    decide_offer(decider, OFFER)  # never shown: will be skipped
+    clock.at(30 * MINUTE)
+    decide_nothing(decider, NOTHING_2)  # still open
+    store.close_windows(NOW + 15 * MINUTE)
+    first = store.finished(after_seq=0)[0].seq
+
+    assert (store.closed_after(0), store.closed_after(first)) == (2, 1)
+
+
 def test_finished_is_empty_while_the_oldest_decision_is_open(
     decider: Decider, store: SqlStore
 ) -> None:

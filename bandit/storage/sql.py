@@ -470,13 +470,16 @@ class SqlStore:
         Stopping at the first open decision is what makes learning exactly-once with a
         single cursor: nothing behind the cursor can close later. A decision created
         less than ``settle`` ago also stops the scan, because on PostgreSQL a slower
-        transaction may still commit a lower ``seq`` than one already visible.
+        transaction may still commit a lower ``seq`` than one already visible. Only rows
+        after the cursor are looked at (nothing behind it is open, by the rule above), so
+        the learner's every-tick call costs the size of its lag, not of the whole log.
         """
         now = now or utcnow()
         with self.engine.connect() as conn:
             first_open = conn.execute(
                 select(func.min(decisions.c.seq)).where(
-                    (decisions.c.status == Status.OPEN) | (decisions.c.created_at > now - settle)
+                    decisions.c.seq > after_seq,
+                    (decisions.c.status == Status.OPEN) | (decisions.c.created_at > now - settle),
                 )
             ).scalar_one_or_none()
             conditions = [decisions.c.seq > after_seq]

@@ -12,7 +12,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -238,6 +238,22 @@ class VWPolicy(Policy):
         before, line, after = self._labelled_block(actions, chosen)
         # The label's numbers exactly as _value writes them, inlined: once per training row.
         return f"{shared_line(features)}\n{before}0:{cost:.6g}:{probability:.6g} {line}{after}"
+
+    def labelled_texts(
+        self, examples: Iterable[tuple[Features, tuple[str, ...], tuple[int, float, float]]]
+    ) -> Iterator[str]:
+        """:meth:`example_text` of many labelled examples: a training file's loop.
+
+        The same text, with the per-call catalog check made once and the lookups bound
+        locally, since this runs once per logged row.
+        """
+        self._fresh()
+        cached = self._labelled
+        for features, actions, (chosen, cost, probability) in examples:
+            shared = features.renderings.get(SHARED_LINE_FORMAT) or shared_line(features)
+            parts = cached.get((actions, chosen)) or self._labelled_block(actions, chosen)
+            before, line, after = parts
+            yield f"{shared}\n{before}0:{cost:.6g}:{probability:.6g} {line}{after}"
 
     def _labelled_block(self, actions: tuple[str, ...], chosen: int) -> tuple[str, str, str]:
         """The action lines around the chosen one (which takes the label), joined and cached."""

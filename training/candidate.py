@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from numpy.typing import NDArray
 
 from bandit import Catalog, PolicySettings, RewardMapping, VWPolicy
 from bandit.policy import Policy
+from features import Features
 from training.logs import Logged
 
 Progress = Callable[[int, int], None]
@@ -25,22 +27,36 @@ def write_examples(
     examples: the rule's action, certain (probability 1), at the best cost. A policy
     trained so starts out doing what the product's rules did, then learns from rewards.
     """
-    text = policy.example_text
-    written = 0
-    with path.open("w", encoding="utf-8") as out:
+
+    def labelled() -> Iterator[tuple[Features, tuple[str, ...], tuple[int, float, float]]]:
         if apprentice:
             for row in imitation_rows(rows):
                 actions = row.decision.actions
-                label = (actions.index(str(row.rule_choice)), -1.0, 1.0)
-                out.write(f"{text(row.decision.features, actions, label)}\n\n")
-                written += 1
+                yield (
+                    row.decision.features,
+                    actions,
+                    (actions.index(str(row.rule_choice)), -1.0, 1.0),
+                )
         for row in rows:
             decision = row.decision
             actions = decision.actions
-            label = (actions.index(decision.chosen), -row.reward, decision.probability)
-            out.write(f"{text(decision.features, actions, label)}\n\n")
-            written += 1
+            yield (
+                decision.features,
+                actions,
+                (actions.index(decision.chosen), -row.reward, decision.probability),
+            )
+
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        texts = policy.labelled_texts(labelled())
+        while chunk := list(itertools.islice(texts, _CHUNK)):
+            out.write("".join([f"{text}\n\n" for text in chunk]))
+            written += len(chunk)
     return written
+
+
+#: Examples joined per write: a few large writes rather than one per row.
+_CHUNK = 4096
 
 
 def imitation_rows(rows: Sequence[Logged]) -> list[Logged]:

@@ -342,3 +342,8 @@ def test_example_text_is_the_lines_of_examples_joined(
         assert policy.example_text(features, actions, label) == "\n".join(
             policy.examples(features, actions, label)
         )
+    label = (chosen, cost, probability)
+    assert (
+        list(policy.labelled_texts([(features, actions, label)] * 2))
+        == [policy.example_text(features, actions, label)] * 2
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from types import MappingProxyType
 from typing import NamedTuple
 
 from bandit.catalog import NO_OFFER, Ambition, Catalog, Offer
@@ -129,7 +130,7 @@ _NOTHING_YET: dict[str, object] = {
     "offers_this_session": 0,
     "offers_last_day": 0,
     "offers_last_week": 0,
-    "dismissal_times": {},
+    "dismissal_times": MappingProxyType({}),
     "quiet_until": None,
 }
 
@@ -255,7 +256,7 @@ SITUATION_WIDE: frozenset[Rule] = frozenset({opted_out, global_cooldown, caps})
 #: When a per-offer rule can remove anything at all. A rule whose guard is false for a
 #: situation passes every offer there, so it is not asked offer by offer (that is most
 #: rules on most decision points: nothing rendered-only, dismissed or shown yet).
-#: ``tests/bandit/test_rules.py`` checks each guard against its rule.
+#: ``tests/bandit/test_invariants.py`` checks each guard against its rule.
 CAN_REMOVE: dict[Rule, Callable[[Situation], bool]] = {
     not_renderable: lambda m: m.renderable is not None,
     wrong_placement: lambda m: True,

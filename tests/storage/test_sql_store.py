@@ -23,8 +23,8 @@ from bandit import (
     make_policy,
 )
 from bandit.storage import SqlStore, Status, checksum
-from bandit.vw import SHARED_LINE_FORMAT, shared_line
 from bandit.storage.tables import events
+from bandit.vw import SHARED_LINE_FORMAT, shared_line
 from tests.builders import NOW, completed_upload
 from tests.storage.conftest import StoreFactory
 from tests.storage.journeys import (

@@ -357,9 +357,9 @@ def allowed_by(verdicts: dict[str, set[RemovalCode]]) -> set[str]:
     return {NO_OFFER} | {offer_id for offer_id, broken in verdicts.items() if not broken}
 
 
-def decide(point: Point, policy: Policy, decision_id: str) -> Decision:
+def situation_of(point: Point) -> Situation:
     features = extract(point.context, point.state.history(point.session_id, NOW))
-    situation = Situation(
+    return Situation(
         point.context,
         features,
         point.state,
@@ -369,7 +369,11 @@ def decide(point: Point, policy: Policy, decision_id: str) -> Decision:
         point.catalog,
         point.renderable,
     )
-    return policy.decide(features, eligibility(situation), decision_id=decision_id)
+
+
+def decide(point: Point, policy: Policy, decision_id: str) -> Decision:
+    situation = situation_of(point)
+    return policy.decide(situation.features, eligibility(situation), decision_id=decision_id)
 
 
 cases = st.tuples(points, policies, decision_ids)
@@ -487,20 +491,6 @@ def test_decider_never_picks_an_offer_any_rule_removes(point: Point, decision_id
     )
 
     assert set(decision.pmf) == allowed_by(oracle(point, decision.features, seen))
-
-
-def situation_of(point: Point) -> Situation:
-    features = extract(point.context, point.state.history(point.session_id, NOW))
-    return Situation(
-        point.context,
-        features,
-        point.state,
-        point.session_id,
-        NOW,
-        point.rules,
-        point.catalog,
-        point.renderable,
-    )
 
 
 @RUNS

@@ -51,6 +51,15 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else math.nan
 
 
+def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """The median over rounds of each round's own ratio.
+
+    Both sides of a round run back to back, so a busy spell on the shared machine
+    slows the pair rather than one side: steadier than a ratio of two medians.
+    """
+    return median([ratio(n, d) for n, d in zip(numerators, denominators, strict=True)])
+
+
 def format_ratio(value: float, digits: int = 2) -> str:
     """A ratio as ``0.62x``; ``n/a`` for NaN so a failed side never prints a fake number."""
     if not math.isfinite(value):

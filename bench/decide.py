@@ -38,7 +38,7 @@ from bench.common import (
     Progress,
     format_ratio,
     median,
-    ratio,
+    paired_ratio,
     table,
     write_results,
 )
@@ -62,11 +62,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (2 if args.quick else 5)
     args.decisions = args.decisions or (500 if args.quick else 2000)
     return args
-
-
-def paired(mine: Sequence[float], vw: Sequence[float]) -> float:
-    """The median over rounds of one round's ratio: both were timed back to back in it."""
-    return median([ratio(m, v) for m, v in zip(mine, vw, strict=True)])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -141,15 +136,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         workspace.finish()
 
     us = {name: median(values) for name, values in per_call.items()}
-    memory_ratio = paired(per_call["decide_memory"], per_call["vw_predict"])
-    sqlite_ratio = paired(per_call["decide_sqlite"], per_call["vw_predict"])
+    memory_ratio = paired_ratio(per_call["decide_memory"], per_call["vw_predict"])
+    sqlite_ratio = paired_ratio(per_call["decide_sqlite"], per_call["vw_predict"])
     details = [
         {
             "contender": name,
             "median_us_per_decision": us[name],
             "min_us": min(per_call[name]),
             "max_us": max(per_call[name]),
-            "ratio_to_vw": paired(per_call[name], per_call["vw_predict"]),
+            "ratio_to_vw": paired_ratio(per_call[name], per_call["vw_predict"]),
         }
         for name in contenders
     ]

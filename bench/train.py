@@ -52,6 +52,7 @@ from bench.common import (
     Progress,
     format_ratio,
     median,
+    paired_ratio,
     table,
     write_results,
 )
@@ -109,11 +110,6 @@ def vw_command_line(arguments: str, data: Path) -> list[str]:
     """VW's driver with the policy's arguments, minus ``--quiet`` so it reports its loss."""
     args = [a for a in arguments.split() if a != "--quiet"]
     return [sys.executable, "-m", "vowpalwabbit", *args, "-d", str(data)]
-
-
-def paired(mine: Sequence[float], theirs: Sequence[float]) -> float:
-    """The median over rounds of one round's speed ratio (seconds theirs / seconds mine)."""
-    return median([t / m for m, t in zip(mine, theirs, strict=True)])
 
 
 def reported_loss(output: str) -> float:
@@ -208,9 +204,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
 
     rate = {side: written / median(values) for side, values in seconds.items()}
-    # The headline is the median of each round's own ratio: both sides of a round ran back
-    # to back, so a busy spell on the shared machine slows the pair, not just one side.
-    speed = paired(seconds["tactful"], seconds["vw_cli"])
+    # Speed ratio = VW's seconds / tactful's, paired round by round.
+    speed = paired_ratio(seconds["vw_cli"], seconds["tactful"])
     # VW prints the loss to 6 significant digits: equal means equal at that precision.
     same_loss = abs(losses["tactful"] - losses["vw_cli"]) <= 5e-6 * max(1.0, abs(losses["vw_cli"]))
     details = [
@@ -223,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         }
         for side, values in seconds.items()
     ]
-    unrendered_speed = paired(seconds["tactful_unrendered"], seconds["vw_cli"])
+    unrendered_speed = paired_ratio(seconds["vw_cli"], seconds["tactful_unrendered"])
     headlines = [
         Headline.of(
             NAME,

@@ -20,6 +20,7 @@ from bench.common import (
     format_ratio,
     headline_rows,
     median,
+    paired_ratio,
     percentile,
     ratio,
     table,
@@ -47,6 +48,16 @@ def test_percentile_of_one_sample_is_that_sample() -> None:
 def test_percentile_refuses_nonsense(samples: list[float], q: float) -> None:
     with pytest.raises(ValueError, match=r"percentile|q must"):
         percentile(samples, q)
+
+
+def test_paired_ratio_is_the_median_of_each_rounds_own_ratio() -> None:
+    # Round 2 was slow for both sides: pairing keeps it from skewing the result.
+    assert paired_ratio([1.0, 4.0, 1.2], [2.0, 8.0, 2.0]) == 0.5
+
+
+def test_paired_ratio_refuses_rounds_of_different_counts() -> None:
+    with pytest.raises(ValueError, match="shorter"):
+        paired_ratio([1.0, 2.0], [1.0])
 
 
 def test_ratio_and_its_format() -> None:

@@ -2,8 +2,10 @@
 
 Runs in its own process (see :func:`bench.workload.run_load`) so its CPU use is
 not charged to the server, and prints one JSON line: throughput, errors and
-latency percentiles. Bodies are serialised before the clock starts, so the client
-spends its time on HTTP, not JSON. Only 127.0.0.1 URLs are accepted.
+latency percentiles, as the client saw them and as the server reported them in its
+``Server-Timing`` header (the server's own share, without the client and the
+network). Bodies are serialised before the clock starts, so the client spends its
+time on HTTP, not JSON. Only 127.0.0.1 URLs are accepted.
 """
 
 from __future__ import annotations
@@ -21,15 +23,32 @@ from bench.common import percentile
 from bench.workload import decision_body
 
 
+def server_ms(header: str | None) -> float | None:
+    """The ``app`` duration of a ``Server-Timing`` header, in ms (``None`` without one)."""
+    for metric in (header or "").split(","):
+        name, *params = (part.strip() for part in metric.split(";"))
+        if name == "app":
+            for param in params:
+                key, _, value = param.partition("=")
+                if key == "dur":
+                    return float(value)
+    return None
+
+
 async def _drive(
     url: str,
     bodies: list[bytes],
     headers: dict[str, str],
     concurrency: int,
     seconds: float,
-) -> tuple[list[float], int, float]:
-    """Send every body (or stop at the deadline); return latencies, errors and elapsed time."""
+) -> tuple[list[float], list[float], int, float]:
+    """Send every body (or stop at the deadline).
+
+    Returns the client's latencies (s), the server's own (ms, from ``Server-Timing``),
+    the errors and the elapsed time.
+    """
     latencies: list[float] = []
+    server: list[float] = []
     errors = 0
     cursor = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -47,6 +66,8 @@ async def _drive(
                 try:
                     response = await client.post(url, content=body)
                     ok = response.status_code == 200
+                    if (ms := server_ms(response.headers.get("server-timing"))) is not None:
+                        server.append(ms)
                 except httpx.HTTPError:
                     ok = False
                 latencies.append(time.perf_counter() - tick)
@@ -54,7 +75,7 @@ async def _drive(
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return latencies, errors, elapsed
+    return latencies, server, errors, elapsed
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -78,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         json.dumps(decision_body(args.offset + i, args.users)).encode()
         for i in range(args.requests)
     ]
-    latencies, errors, elapsed = asyncio.run(
+    latencies, server, errors, elapsed = asyncio.run(
         _drive(args.url, bodies, json.loads(args.headers), args.concurrency, args.seconds)
     )
     ms = [1000.0 * x for x in latencies] or [float("nan")]
@@ -94,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "p90_ms": percentile(ms, 90),
                 "p99_ms": percentile(ms, 99),
                 "max_ms": max(ms),
+                "server_p50_ms": percentile(server, 50) if server else None,
+                "server_p99_ms": percentile(server, 99) if server else None,
             }
         ),
         flush=True,

@@ -181,6 +181,9 @@ def serve(kind: str) -> Iterator[Server]:
                     "TACTFUL_USER_KEY_SECRET": "bench-user-key-secret-0123456789",
                     "TACTFUL_MLRUNS": "",
                     "TACTFUL_LOG_LEVEL": "WARNING",
+                    # One header per response, so the report can split the server's time
+                    # from the client's and the machine's (the bare app adds it too).
+                    "TACTFUL_SERVER_TIMING": "true",
                 }
             )
             headers = {"X-API-Key": CLIENT_KEY}

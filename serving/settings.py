@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         description="MLflow folder whose `champion` model the learner adopts; empty disables.",
     )
     champion_poll_seconds: float = Field(default=30.0, gt=0.0, le=86400.0)
+    server_timing: bool = Field(
+        default=False,
+        description="Add a `Server-Timing: app;dur=<ms>` header to every response: the time "
+        "spent inside the app, so a client can tell its own and the network's delay from "
+        "the server's. Off by default: response times are not every deployment's to share.",
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("client_keys", "admin_keys")

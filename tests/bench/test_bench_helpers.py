@@ -27,6 +27,7 @@ from bench.common import (
     write_results,
 )
 from bench.learning import actions_of, direct_examples, features_of, stream
+from bench.loadgen import server_ms
 from bench.train import reported_loss, vw_command_line
 from bench.workload import context_payload, decision_body, random_context
 from features import SessionContext
@@ -190,3 +191,19 @@ def test_bodies_are_valid_contexts_and_cycle_users() -> None:
         SessionContext.model_validate(random_context(rng))
     assert decision_body(0, 10)["user_id"] == decision_body(10, 10)["user_id"]
     assert decision_body(0, 10)["session_id"] != decision_body(10, 10)["session_id"]
+
+
+@pytest.mark.parametrize(
+    ("header", "ms"),
+    [
+        ("app;dur=1.250", 1.25),
+        ('db;dur=0.4, app;desc="whole app";dur=2', 2.0),
+        ("cache;desc=hit", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_server_ms_reads_the_app_metric_of_a_server_timing_header(
+    header: str | None, ms: float | None
+) -> None:
+    assert server_ms(header) == ms

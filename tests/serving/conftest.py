@@ -47,6 +47,7 @@ def _keyed(base: Path) -> Server:
             "TACTFUL_CLIENT_KEYS": f'["{CLIENT_KEY}"]',
             "TACTFUL_ADMIN_KEYS": f'["{ADMIN_KEY}"]',
             "TACTFUL_LEARNER": "false",
+            "TACTFUL_SERVER_TIMING": "true",
         },
     )
 

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Any
 
-from tests.serving.server import Server, decide, decide_offer, json_of, new_user, sample, wait_for
+from tests.serving.conftest import CLIENT_KEY
+from tests.serving.server import (
+    Server,
+    decide,
+    decide_offer,
+    decision_body,
+    json_of,
+    new_user,
+    sample,
+    wait_for,
+)
 
 
 def test_healthz_answers_ok(shared_server: Server) -> None:
@@ -73,3 +85,24 @@ def test_a_log_line_written_while_deciding_carries_the_decision_id(
 
 def test_a_server_without_keys_warns_that_it_is_open(shared_server: Server) -> None:
     assert "NO API KEYS CONFIGURED" in shared_server.stderr()
+
+
+def test_server_timing_is_off_by_default(shared_server: Server) -> None:
+    response = shared_server.client.post("/v1/decisions", json=decision_body(new_user("timing")))
+
+    assert response.status_code == 200
+    assert "server-timing" not in response.headers
+
+
+def test_server_timing_reports_the_apps_own_share_of_each_response(keyed_server: Server) -> None:
+    """On, every response says how long the app took: no longer than the client waited."""
+    body = decision_body(new_user("timing"))
+    for headers, status in (({"X-API-Key": CLIENT_KEY}, 200), ({}, 401)):
+        tick = time.perf_counter()
+        response = keyed_server.client.post("/v1/decisions", json=body, headers=headers)
+        waited_ms = (time.perf_counter() - tick) * 1000.0
+
+        assert response.status_code == status
+        timing = re.fullmatch(r"app;dur=(\d+\.\d{3})", response.headers["server-timing"])
+        assert timing is not None, response.headers["server-timing"]
+        assert 0.0 <= float(timing[1]) <= waited_ms

@@ -8,6 +8,11 @@ arguments. Timed in alternating rounds; the ratio total/VW must stay below 2
 (tactful's overhead smaller than the VW call itself). The same loop over
 ``SqlStore`` (a SQLite file, every decision written durably) is a separate line.
 
+A last diagnostic pass times VW's own native call, the one inside ``decide``, alone
+on pre-rendered texts and between decisions: a processor's caches and branch
+predictors stay warm for a loop of nothing but VW, and the Python work between two
+decisions cools them, so the same call costs more inside any wrapper.
+
 The contexts are a seeded pool of varied decision points (jittered signal ages,
 accounts and client numbers), so no cache keyed on content can flatter tactful,
 and only points where at least one offer is eligible for a fresh user: tactful
@@ -28,7 +33,14 @@ from pathlib import Path
 
 import vowpalwabbit
 
-from bandit import Decider, InMemoryRespectStore, load_config, make_policy
+from bandit import (
+    Decider,
+    InMemoryRespectStore,
+    TactfulConfig,
+    VWPolicy,
+    load_config,
+    make_policy,
+)
 from bandit.respect import RespectStore
 from bandit.storage import SqlStore
 from bench.common import (
@@ -39,6 +51,7 @@ from bench.common import (
     format_ratio,
     median,
     paired_ratio,
+    ratio,
     table,
     write_results,
 )
@@ -50,6 +63,40 @@ NAME = "decide"
 POOL = 512
 POOL_SEED = 20261124
 TITLE = "In-process decisions: tactful's Decider vs the raw VW predict"
+
+
+class _TimedVW(VWPolicy):
+    """A VW policy that adds up the time of its native calls (diagnostic pass only)."""
+
+    native_seconds = 0.0
+    native_calls = 0
+
+    def _native(self, text: str, *, learn: bool) -> list[float]:
+        tick = time.perf_counter()
+        try:
+            return super()._native(text, learn=learn)
+        finally:
+            self.native_seconds += time.perf_counter() - tick
+            self.native_calls += 1
+
+
+def native_call_us(
+    config: TactfulConfig, contexts: Sequence[SessionContext], n: int
+) -> tuple[float, float]:
+    """Mean microseconds of VW's native call between decisions, and alone on the same texts."""
+    low, high = config.reward.bounds()
+    policy = _TimedVW(config.policy, cost_range=(-high, -low), catalog=config.catalog())
+    decider = Decider(config, policy, InMemoryRespectStore())
+    texts = []
+    for i in range(n):
+        decision = decider.decide(f"native-{i}", f"native-{i}", contexts[i % len(contexts)])
+        texts.append(policy.example_text(decision.features, decision.actions))
+    inside = policy.native_seconds / policy.native_calls * 1e6
+    tick = time.perf_counter()
+    for text in texts:
+        policy._native(text, learn=False)
+    alone = (time.perf_counter() - tick) / len(texts) * 1e6
+    return inside, alone
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -134,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         sql.close()
         workspace.finish()
+        inside_us, alone_us = native_call_us(config, contexts, n)
+        progress(f"VW's native call: {inside_us:.1f} us between decisions, {alone_us:.1f} alone")
 
     us = {name: median(values) for name, values in per_call.items()}
     memory_ratio = paired_ratio(per_call["decide_memory"], per_call["vw_predict"])
@@ -161,6 +210,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             NAME,
             "Decider.decide (SQLite store) / VW predict",
             f"{format_ratio(sqlite_ratio)} ({us['decide_sqlite']:.0f} us)",
+            "-",
+            None,
+        ),
+        Headline.of(
+            NAME,
+            "VW's native call inside decide: between decisions / alone",
+            f"{format_ratio(ratio(inside_us, alone_us))} ({inside_us:.1f} vs {alone_us:.1f} us)",
             "-",
             None,
         ),

@@ -13,9 +13,9 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bandit.catalog import NO_OFFER, Catalog, Offer
 from bandit.errors import ConfigError, Problem
@@ -112,17 +112,38 @@ class RewardMapping(_Section):
 
 
 Exploration = Literal["epsilon", "softmax", "bag", "cover", "regcb", "squarecb"]
+#: The ``cb_type`` values VW refuses for an exploration, and why.
+_REFUSED_CB_TYPES: dict[str, dict[str, str]] = {
+    "squarecb": dict.fromkeys(
+        ("ips", "dm", "dr"), "SquareCB explores from regression estimates, use 'mtr'"
+    ),
+    "cover": {"dm": "cover needs unbiased estimates, use 'ips', 'dr' or 'mtr'"},
+}
 
 
 class PolicySettings(_Section):
-    """Learning and exploration settings of the Vowpal Wabbit policy."""
+    """Learning and exploration settings of the Vowpal Wabbit policy.
 
-    exploration: Exploration = "epsilon"
+    The default exploration is SquareCB with a gamma scale of 100. It explores in
+    proportion to how far an offer's predicted value trails the best one, so a clearly
+    unwelcome offer is rarely tried. Epsilon-greedy tries every eligible offer
+    uniformly, however poor. In the simulator (20 seeds, ``bench.learning``), SquareCB
+    at 100 earned more reward than epsilon-greedy at 0.05. It showed about half the
+    offers, drew half the dismissals and fewer than half the opt-outs, and also had
+    fewer conversions. On the supervised streams it matches MABWiser's LinUCB, where
+    epsilon-greedy trails it. A lower scale explores more (VW's own default is 10).
+    """
+
+    exploration: Exploration = "squarecb"
     epsilon: float = Field(default=0.05, ge=0.0, le=1.0)
     softmax_lambda: float = Field(default=10.0, gt=0.0)
     bag: int = Field(default=5, ge=2, le=64)
     cover: int = Field(default=4, ge=1, le=64)
-    squarecb_gamma_scale: float = Field(default=10.0, gt=0.0)
+    squarecb_gamma_scale: float = Field(
+        default=100.0,
+        gt=0.0,
+        description="SquareCB's greediness: higher exploits sooner, lower explores more.",
+    )
     interactions: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}$")]] = Field(
         default_factory=lambda: ["MO", "IO", "TO", "AO", "HO", "PO", "CO"],
         description="VW namespace interactions, by first letter (O is the offer).",
@@ -132,6 +153,17 @@ class PolicySettings(_Section):
     cb_type: Literal["ips", "dm", "dr", "mtr"] = "mtr"
     bits: int = Field(default=18, ge=10, le=28)
     seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _learnable(self) -> Self:
+        """Refuse pairs VW itself refuses, here, with the reason, not when the model starts."""
+        refused = _REFUSED_CB_TYPES.get(self.exploration, {})
+        if self.cb_type in refused:
+            raise ValueError(
+                f"{self.exploration} exploration cannot learn with cb_type {self.cb_type!r}: "
+                f"{refused[self.cb_type]}"
+            )
+        return self
 
 
 class TactfulConfig(_Section):

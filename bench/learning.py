@@ -11,11 +11,15 @@ Three learners per (dataset, seed, exploration):
   seeded sampler: it must choose exactly what tactful chose (a correctness check);
 - MABWiser's LinUCB (a benchmark-only dependency), a different learner family.
 
-(b) The simulator (:mod:`training.simulator`): the VW policy learning under the
-respect rules, its reward as a share of the ``OracleChooser``'s (which knows the
-simulated users' true acceptance model), and the respect violations (must be 0).
+(b) The simulator (:mod:`training.simulator`): the shipped VW policy learning under
+the respect rules, its reward as a share of the ``OracleChooser``'s (which knows the
+simulated users' true acceptance model), and the respect violations (must be 0). The
+same populations also meet alternative explorations (:data:`SIM_ALTERNATIVES`), so
+the shipped choice is checked against them seed by seed, with its dismissals and
+opt-outs beside the reward.
 
-    python -m bench.learning            # 4 datasets x 3 seeds x 2 explorations, 300 users x 30 days
+    python -m bench.learning            # 4 datasets x 3 seeds x 2 explorations;
+                                        # simulator: 300 users x 30 days x 10 seeds x 3 settings
     python -m bench.learning --quick
 """
 
@@ -33,7 +37,7 @@ from mabwiser.mab import MAB, LearningPolicy  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from sklearn.preprocessing import StandardScaler
 
-from bandit import NO_OFFER, PolicySettings, VWPolicy, load_config, make_policy
+from bandit import NO_OFFER, PolicySettings, TactfulConfig, VWPolicy, load_config, make_policy
 from bandit.policy import sample
 from bandit.rules import Eligibility
 from bench.common import (
@@ -200,40 +204,120 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def simulated(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    """The VW policy and the oracle on the same simulated population."""
-    config = load_config(CONFIG)
+#: Exploration settings the simulator compares with the shipped one (``tactful.toml``'s),
+#: each a change to its policy section: the former default and VW's own SquareCB scale.
+SIM_ALTERNATIVES: dict[str, dict[str, Any]] = {
+    "epsilon_0.05": {"exploration": "epsilon", "epsilon": 0.05},
+    "squarecb_gamma_10": {"exploration": "squarecb", "squarecb_gamma_scale": 10.0},
+}
+SHIPPED = "shipped"
+
+
+def with_policy(config: TactfulConfig, **update: Any) -> TactfulConfig:
+    """``config`` with some policy settings changed (validated again)."""
+    policy = PolicySettings.model_validate({**config.policy.model_dump(), **update})
+    return config.model_copy(update={"policy": policy})
+
+
+def simulated(args: argparse.Namespace, progress: Progress) -> list[dict[str, Any]]:
+    """The shipped VW policy, its alternatives and the oracle on the same populations.
+
+    One row per (setting, simulator seed); every setting meets the same simulated users.
+    """
+    base = load_config(CONFIG)
     effects = Effects()
-    tallies = {}
-    for name, chooser in (
-        ("vw", PolicyChooser("vw", config, make_policy(config))),
-        ("oracle", OracleChooser(config, effects)),
-    ):
-
-        def tick(day: int, days: int, name: str = name) -> None:
-            if day % 10 == 0 or day == days:
-                progress(f"simulator {name}: day {day}/{days}")
-
-        tallies[name] = simulate(
-            chooser,
-            config,
-            users=args.users,
-            days=args.days,
-            seed=args.sim_seed,
-            effects=effects,
-            progress=tick,
-        )
-    vw, oracle = tallies["vw"], tallies["oracle"]
-    return {
-        "decisions": vw.decisions,
-        "vw_reward": vw.reward,
-        "oracle_reward": oracle.reward,
-        "share_of_oracle": ratio(vw.reward, oracle.reward),
-        "vw_violations": vw.violations,
-        "oracle_violations": oracle.violations,
-        "vw_acceptance": vw.acceptance_rate,
-        "oracle_acceptance": oracle.acceptance_rate,
+    settings = {SHIPPED: base} | {
+        name: with_policy(base, **update) for name, update in SIM_ALTERNATIVES.items()
     }
+    rows: list[dict[str, Any]] = []
+    seeds = range(args.sim_seed, args.sim_seed + args.sim_seeds)
+    for done, seed in enumerate(seeds, start=1):
+        run = {"users": args.users, "days": args.days, "seed": seed, "effects": effects}
+        oracle = simulate(OracleChooser(base, effects), base, **run)
+        for name, config in settings.items():
+            policy = make_policy(config)
+            tally = simulate(PolicyChooser("vw", config, policy), config, **run)
+            rows.append(
+                {
+                    "setting": name,
+                    "sim_seed": seed,
+                    "arguments": policy.arguments,
+                    "reward": tally.reward,
+                    "share_of_oracle": ratio(tally.reward, oracle.reward),
+                    "acceptance": tally.acceptance_rate,
+                    "impressions": tally.impressions,
+                    "accepted": tally.accepted,
+                    "conversions": tally.conversions,
+                    "dismissals": tally.dismissals,
+                    "opt_outs": tally.opt_outs,
+                    "violations": tally.violations,
+                    "decisions": tally.decisions,
+                    "oracle_reward": oracle.reward,
+                    "oracle_violations": oracle.violations,
+                }
+            )
+        shares = ", ".join(
+            f"{r['setting']}={r['share_of_oracle']:.3f}" for r in rows if r["sim_seed"] == seed
+        )
+        progress(f"simulator [{done}/{len(seeds)}] seed={seed}: share of oracle {shares}")
+    return rows
+
+
+def simulated_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Means over simulator seeds per setting, and each setting's paired gap to the shipped one.
+
+    Paired by seed (the same users met both), so the population's luck cancels out of the
+    difference; ``reward_gap_se`` is the standard error of the mean paired difference.
+    """
+    shipped = {r["sim_seed"]: r["reward"] for r in rows if r["setting"] == SHIPPED}
+    out = []
+    for name in dict.fromkeys(r["setting"] for r in rows):
+        mine = [r for r in rows if r["setting"] == name]
+        gaps = [r["reward"] - shipped[r["sim_seed"]] for r in mine]
+        mean = {
+            key: sum(r[key] for r in mine) / len(mine)
+            for key in (
+                "reward",
+                "share_of_oracle",
+                "acceptance",
+                "impressions",
+                "accepted",
+                "conversions",
+                "dismissals",
+                "opt_outs",
+            )
+        }
+        out.append(
+            {
+                "setting": name,
+                "seeds": len(mine),
+                **mean,
+                "reward_gap_to_shipped": sum(gaps) / len(gaps),
+                "reward_gap_se": float(np.std(gaps, ddof=1) / np.sqrt(len(gaps)))
+                if len(gaps) > 1
+                else float("nan"),
+                "shipped_ahead_on": sum(g < 0 for g in gaps),
+                "violations": sum(r["violations"] for r in mine),
+                "arguments": mine[0]["arguments"],
+            }
+        )
+    return out
+
+
+def against_alternative(summary: Sequence[dict[str, Any]], name: str) -> Headline:
+    """The shipped exploration vs one alternative in the simulator: reward gap and seeds won."""
+    row = next(r for r in summary if r["setting"] == name)
+    gap = -row["reward_gap_to_shipped"]
+    return Headline.of(
+        NAME,
+        f"simulator: shipped exploration - {name}, reward (paired by seed)",
+        f"{gap:+.1f} (se {row['reward_gap_se']:.1f}), ahead on {row['shipped_ahead_on']} "
+        f"of {row['seeds']} seeds; opt-outs: shipped "
+        f"{next(r['opt_outs'] for r in summary if r['setting'] == SHIPPED):.1f}, "
+        f"{name} {row['opt_outs']:.1f}",
+        "-",
+        None,
+    )
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -246,12 +330,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-stream", type=int, default=None, help="cap a stream's length")
     parser.add_argument("--users", type=int, default=None, help="simulated users")
     parser.add_argument("--days", type=int, default=None, help="simulated days")
-    parser.add_argument("--sim-seed", type=int, default=0)
+    parser.add_argument("--sim-seed", type=int, default=0, help="first simulator seed")
+    parser.add_argument("--sim-seeds", type=int, default=None, help="simulator seeds")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     args.seeds = args.seeds or (1 if args.quick else 3)
     args.users = args.users or (100 if args.quick else 300)
     args.days = args.days or (10 if args.quick else 30)
+    args.sim_seeds = args.sim_seeds or (2 if args.quick else 10)
     if args.quick:
         args.min_stream = min(args.min_stream, 500)
         args.max_stream = args.max_stream or 600
@@ -284,7 +370,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     progress = Progress(NAME)
     rows = supervised(args, progress)
     summary = summarise(rows)
-    sim = simulated(args, progress)
+    sim_rows = simulated(args, progress)
+    sim = simulated_summary(sim_rows)
+    shipped = next(r for r in sim if r["setting"] == SHIPPED)
+    violations = sum(r["violations"] + r["oracle_violations"] for r in sim_rows)
 
     mean = {
         key: sum(r[key] for r in summary) / len(summary)
@@ -304,22 +393,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         *(against_linucb(summary, exploration) for exploration in args.explorations),
         Headline.of(
             NAME,
-            f"simulator: VW reward / oracle's ({sim['decisions']} decisions)",
-            format_ratio(sim["share_of_oracle"]),
+            f"simulator: shipped VW reward / oracle's (mean of {shipped['seeds']} seeds)",
+            format_ratio(shipped["share_of_oracle"]),
             "-",
             None,
         ),
+        *(against_alternative(sim, name) for name in SIM_ALTERNATIVES),
         Headline.of(
             NAME,
-            "simulator: respect violations (VW policy)",
-            str(sim["vw_violations"]),
+            "simulator: respect violations (every VW setting and the oracle)",
+            str(violations),
             "0",
-            sim["vw_violations"] == 0,
+            violations == 0,
         ),
     ]
-    details = [*summary]
+    details = [*summary, *sim]
     print(table(summary))
-    print(table([sim]))
+    print(table(sim))
     for h in headlines:
         print(f"{h.measure}: {h.value} (target {h.target})")
     write_results(
@@ -331,9 +421,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "`vw_direct` is VW's Workspace with tactful's arguments and seed, examples written "
         "independently, the same seeded draw: `mismatches` counts choices that differ from "
         "tactful's (must be 0). `mabwiser_linucb` is MABWiser's LinUCB (alpha 1). "
-        "(b) The simulator: the VW policy learning under the respect rules vs the "
-        "`OracleChooser` on the same population: "
-        + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sim.items()),
+        "(b) The simulator: the shipped VW policy (`tactful.toml`), learning under the "
+        "respect rules, and alternative explorations, each on the same simulated "
+        f"populations ({args.users} users x {args.days} days, {args.sim_seeds} seeds) as "
+        "the `OracleChooser`, which knows the true acceptance model. Reward is the "
+        "config's reward mapping; gaps are paired by seed, with their standard error.",
         {
             "quick": args.quick,
             "seeds": args.seeds,
@@ -344,6 +436,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "users": args.users,
             "days": args.days,
             "sim_seed": args.sim_seed,
+            "sim_seeds": args.sim_seeds,
+            "sim_alternatives": SIM_ALTERNATIVES,
         },
         headlines,
         details,

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from bandit import PolicySettings, TactfulConfig
 from features import to_matrix
 from training.candidate import target_probabilities, train_candidate
@@ -31,13 +33,26 @@ class SweepResult:
 
 
 def default_grid(base: PolicySettings) -> list[dict[str, Any]]:
-    """Vary one thing at a time around the configured settings (plus the settings themselves)."""
+    """Vary one thing at a time around the configured settings (plus the settings themselves).
+
+    A change VW cannot run with the rest of the settings (SquareCB learns with ``mtr``
+    only, say) is left out rather than tried and failed.
+    """
+    explorations = ("epsilon", "softmax", "bag", "squarecb")
     grid: list[dict[str, Any]] = [{}]
-    grid += [{"exploration": e} for e in ("softmax", "bag", "squarecb") if e != base.exploration]
+    grid += [{"exploration": e} for e in explorations if e != base.exploration]
     grid += [{"learning_rate": lr} for lr in (0.1, 1.0, 2.0) if lr != base.learning_rate]
     grid += [{"cb_type": c} for c in ("dr", "ips") if c != base.cb_type]
     grid += [{"interactions": ["MO", "IO", "TO"]}, {"interactions": []}]
-    return grid
+    return [overrides for overrides in grid if _valid(base, overrides)]
+
+
+def _valid(base: PolicySettings, overrides: dict[str, Any]) -> bool:
+    try:
+        PolicySettings.model_validate({**base.model_dump(), **overrides})
+    except ValidationError:
+        return False
+    return True
 
 
 def sweep(

@@ -90,6 +90,12 @@ MISTAKES: dict[str, tuple[str, str, str, int | None]] = {
         "relevance bars must not fall",
         None,
     ),
+    "exploration VW cannot learn with the cb_type": (
+        deployment(offer(), head='[policy]\nexploration = "squarecb"\ncb_type = "dr"\n'),
+        "policy",
+        "squarecb exploration cannot learn with cb_type 'dr'",
+        None,
+    ),
     "dark pattern": (
         deployment(offer(subtext="Hurry, this price will not last.")),
         "offer 'storage_200'",

@@ -45,7 +45,8 @@ class Clock:
 
 def exploring(config: TactfulConfig) -> TactfulConfig:
     """The example deployment with VW exploring uniformly, so any eligible action can be drawn."""
-    return config.model_copy(update={"policy": config.policy.model_copy(update={"epsilon": 1.0})})
+    uniform = {"exploration": "epsilon", "epsilon": 1.0}
+    return config.model_copy(update={"policy": config.policy.model_copy(update=uniform)})
 
 
 @pytest.fixture(params=["vw", "uniform"])

@@ -217,7 +217,7 @@ COMMON = "--cb_type mtr -b 18 -l 0.5 --power_t 0.5 --random_seed 7 -q MO --cubic
         ("regcb", f"--cb_explore_adf --regcbopt {COMMON} --cb_min_cost -2.0 --cb_max_cost 1.1"),
         (
             "squarecb",
-            f"--cb_explore_adf --squarecb --gamma_scale 10.0 {COMMON}"
+            f"--cb_explore_adf --squarecb --gamma_scale 100.0 {COMMON}"
             " --cb_min_cost -2.0 --cb_max_cost 1.1",
         ),
     ],
@@ -231,6 +231,7 @@ def test_vw_arguments_for_each_exploration(exploration: str, expected: str) -> N
 
 def test_vw_arguments_carry_every_tuned_setting() -> None:
     settings = PolicySettings(
+        exploration="epsilon",
         epsilon=0.2,
         interactions=["PO"],
         learning_rate=0.1,

@@ -48,8 +48,12 @@ from tests.builders import EXAMPLE_CONFIG, NOW
 #: The example deployment, exploring on every decision (epsilon 1): the policy then picks
 #: uniformly among whatever the rules left, so every eligible offer gets shown and a rule
 #: the service forgot to apply is found quickly. Exploration must never cross a rule anyway.
-EXPLORING = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace("epsilon = 0.05", "epsilon = 1.0")
+SHIPPED_EXPLORATION = 'exploration = "squarecb"\nsquarecb_gamma_scale = 100.0'
+EXPLORING = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
+    SHIPPED_EXPLORATION, 'exploration = "epsilon"\nepsilon = 1.0'
+)
 CONFIG: TactfulConfig = parse_config(EXPLORING)
+assert CONFIG.policy.epsilon == 1.0, "the example config's exploration lines have changed"
 RULES = CONFIG.rules
 CATALOG = CONFIG.catalog()
 LEVELS = {offer.id: CATALOG.level(offer) for offer in CATALOG}

@@ -75,3 +75,19 @@ def test_the_default_grid_varies_one_thing_at_a_time_around_the_configuration(
         assert getattr(config.policy, key) != value, "the configured value is not a variation"
     for overrides in grid:  # every entry is a valid setting
         PolicySettings.model_validate(config.policy.model_copy(update=overrides).model_dump())
+
+
+@pytest.mark.parametrize(
+    ("exploration", "cb_types"),
+    [("squarecb", set()), ("epsilon", {"dr", "ips"})],
+)
+def test_the_default_grid_leaves_out_what_vw_cannot_run_with_the_configured_exploration(
+    exploration: str, cb_types: set[str]
+) -> None:
+    """SquareCB learns with ``mtr`` only: its grid tries other explorations, not other cb_types."""
+    grid = default_grid(PolicySettings.model_validate({"exploration": exploration}))
+
+    assert {o["cb_type"] for o in grid if "cb_type" in o} == cb_types
+    assert {o["exploration"] for o in grid if "exploration" in o} == (
+        {"epsilon", "softmax", "bag", "squarecb"} - {exploration}
+    )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,8 @@ _MIGRATION_LOCK = 7_207_201
 BACKGROUND_WAL_AUTOCHECKPOINT = 10_000
 #: Seconds between background checkpoints; see :class:`WalCheckpointer` for the trade-off.
 CHECKPOINT_SECONDS = 2.0
+#: How long SQLite waits for another connection's write lock (its ``busy_timeout``).
+BUSY_SECONDS = 30.0
 
 log = logging.getLogger("tactful.storage")
 
@@ -45,7 +49,7 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_engine(url: str, wal_autocheckpoint: int | None) -> Engine:
     memory = url in ("sqlite://", "sqlite:///:memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": BUSY_SECONDS}}
     if memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)
@@ -60,7 +64,7 @@ def _sqlite_engine(url: str, wal_autocheckpoint: int | None) -> Engine:
                 cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -80,6 +84,40 @@ def make_engine(url: str, *, wal_autocheckpoint: int | None = None) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, wal_autocheckpoint)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class WriterTurns:
+    """This process's write transactions on one SQLite database, one at a time, on a lock.
+
+    SQLite admits one writer anyway. Left to it, a writer that finds the database locked
+    sleeps in SQLite's busy handler, in growing naps of up to 100 ms, while newcomers
+    slip in between them: measured at 16 concurrent clients, a few decisions waited
+    0.3-0.4 s while the median took 20 ms. Waiting here instead, a writer is woken the
+    moment the previous one commits. Writers in other processes still meet SQLite's
+    ``busy_timeout``; a thread that has waited that long here goes on to SQLite's wait.
+    Re-entrant, so a thread that nests writes behaves as it would without the lock.
+    PostgreSQL locks rows, not the database: there, turns are not taken.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._lock: threading.RLock | None = (
+            threading.RLock() if engine.dialect.name == "sqlite" else None
+        )
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the writers' turn for the block (immediately, on PostgreSQL)."""
+        if self._lock is None:
+            yield
+            return
+        taken = self._lock.acquire(timeout=BUSY_SECONDS)
+        if not taken:
+            log.warning("waited %.0f s for this process's other writers", BUSY_SECONDS)
+        try:
+            yield
+        finally:
+            if taken:
+                self._lock.release()
 
 
 def is_sqlite_file(engine: Engine) -> bool:

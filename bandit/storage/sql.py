@@ -45,6 +45,7 @@ from bandit.storage.engine import (
     BACKGROUND_WAL_AUTOCHECKPOINT,
     WRITE,
     WalCheckpointer,
+    WriterTurns,
     is_sqlite_file,
     make_engine,
     migrate,
@@ -223,6 +224,7 @@ class SqlStore:
         self.checkpointer: WalCheckpointer | None = None
         autocheckpoint = BACKGROUND_WAL_AUTOCHECKPOINT if background_checkpoints else None
         self.engine: Engine = make_engine(url, wal_autocheckpoint=autocheckpoint)
+        self._writers = WriterTurns(self.engine)
         if run_migrations:
             migrate(self.engine)
         if background_checkpoints and is_sqlite_file(self.engine):
@@ -252,7 +254,11 @@ class SqlStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        with (
+            self._writers.turn(),
+            self.engine.connect().execution_options(**{WRITE: True}) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     def _insert(self, table: Any) -> Any:

@@ -127,11 +127,12 @@ class PolicySettings(_Section):
     The default exploration is SquareCB with a gamma scale of 100. It explores in
     proportion to how far an offer's predicted value trails the best one, so a clearly
     unwelcome offer is rarely tried. Epsilon-greedy tries every eligible offer
-    uniformly, however poor. In the simulator (20 seeds, ``bench.learning``), SquareCB
-    at 100 earned more reward than epsilon-greedy at 0.05. It showed about half the
-    offers, drew half the dismissals and fewer than half the opt-outs, and also had
-    fewer conversions. On the supervised streams it matches MABWiser's LinUCB, where
-    epsilon-greedy trails it. A lower scale explores more (VW's own default is 10).
+    uniformly, however poor. In the simulator (``bench.learning``; 20 seeds when this
+    default was chosen), SquareCB at 100 earned more reward than epsilon-greedy at
+    0.05. It showed about half the offers, drew half the dismissals and fewer than half
+    the opt-outs, and also had fewer conversions. On the supervised streams it matches
+    MABWiser's LinUCB, where epsilon-greedy trails it. A lower scale explores more
+    (VW's own default is 10).
     """
 
     exploration: Exploration = "squarecb"

@@ -213,13 +213,16 @@ def rules_config(directory: Path, window_seconds: float) -> Path:
     """
     source = CONFIG.read_text()
     replaced = (
-        source.replace("epsilon = 0.05", "epsilon = 1.0")
+        source.replace(
+            'exploration = "squarecb"\nsquarecb_gamma_scale = 100.0',
+            'exploration = "epsilon"\nepsilon = 1.0',
+        )
         .replace("max_per_session = 1", "max_per_session = 2")
         .replace("max_per_day = 2", "max_per_day = 50")
         .replace("max_per_week = 5", "max_per_week = 100")
         .replace("window_seconds = 600", f"window_seconds = {window_seconds}")
     )
-    assert replaced.count("epsilon = 1.0") == 1, "the example config's epsilon line changed"
+    assert replaced.count("epsilon = 1.0") == 1, "the example config's exploration lines changed"
     assert "max_per_session = 2" in replaced, "the example config's session cap line changed"
     path = directory / "rules.toml"
     path.write_text(replaced)

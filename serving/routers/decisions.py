@@ -83,7 +83,7 @@ async def decide(body: DecisionRequest, service: ServiceDep) -> DecisionResponse
     },
     summary="Report what the user did",
 )
-def post_event(
+async def post_event(
     decision_id: DecisionId,
     body: EventRequest,
     service: ServiceDep,
@@ -93,9 +93,12 @@ def post_event(
 
     With reward tokens on, an event without its decision's token is refused (403).
     """
+    # async with one thread-pool hop for the store, as ``decide`` (see there).
     decision_id_var.set(decision_id)
-    service.check_reward_token(decision_id, reward_token)
-    outcome, follow_up = service.record_event(decision_id, body.kind, body.value)
+    service.check_reward_token(decision_id, reward_token)  # an HMAC: no need for the pool
+    outcome, follow_up = await run_in_threadpool(
+        service.record_event, decision_id, body.kind, body.value
+    )
     return EventResponse(
         decision_id=decision_id,
         kind=outcome.event.kind,
@@ -112,6 +115,6 @@ def post_event(
     responses={404: {"model": ErrorBody}},
     summary="Why did this user see this?",
 )
-def get_decision(decision_id: DecisionId, service: ServiceDep) -> DecisionRecordView:
+async def get_decision(decision_id: DecisionId, service: ServiceDep) -> DecisionRecordView:
     """The full decision record with its events and reward."""
-    return DecisionRecordView.of(service.get(decision_id))
+    return DecisionRecordView.of(await run_in_threadpool(service.get, decision_id))

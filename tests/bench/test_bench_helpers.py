@@ -26,7 +26,14 @@ from bench.common import (
     table,
     write_results,
 )
-from bench.learning import actions_of, direct_examples, features_of, stream
+from bench.learning import (
+    SHIPPED,
+    actions_of,
+    direct_examples,
+    features_of,
+    simulated_summary,
+    stream,
+)
 from bench.loadgen import server_ms
 from bench.train import reported_loss, vw_command_line
 from bench.workload import context_payload, decision_body, random_context
@@ -207,3 +214,41 @@ def test_server_ms_reads_the_app_metric_of_a_server_timing_header(
     header: str | None, ms: float | None
 ) -> None:
     assert server_ms(header) == ms
+
+
+def test_simulated_summary_pairs_each_setting_with_the_shipped_one_seed_by_seed() -> None:
+    def row(setting: str, seed: int, reward: float) -> dict[str, object]:
+        return {
+            "setting": setting,
+            "sim_seed": seed,
+            "reward": reward,
+            "share_of_oracle": reward / 100.0,
+            "acceptance": 0.1,
+            "impressions": 10,
+            "accepted": 1,
+            "conversions": 1,
+            "dismissals": 2,
+            "opt_outs": 1 if setting == SHIPPED else 3,
+            "violations": 0,
+            "arguments": setting,
+        }
+
+    rows = [
+        row(SHIPPED, 0, 50.0),
+        row("other", 0, 40.0),
+        row(SHIPPED, 1, 60.0),
+        row("other", 1, 64.0),
+        row(SHIPPED, 2, 70.0),
+        row("other", 2, 58.0),
+    ]
+
+    shipped, other = simulated_summary(rows)
+
+    assert shipped["setting"] == SHIPPED
+    assert shipped["reward_gap_to_shipped"] == 0.0
+    assert other["reward"] == pytest.approx(54.0)
+    gaps = [-10.0, 4.0, -12.0]  # other - shipped, per seed
+    assert other["reward_gap_to_shipped"] == pytest.approx(sum(gaps) / 3)
+    assert other["reward_gap_se"] == pytest.approx(np.std(gaps, ddof=1) / math.sqrt(3))
+    assert other["shipped_ahead_on"] == 2
+    assert other["opt_outs"] == 3.0

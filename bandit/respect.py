@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from features import History, SessionContext
+from features import NO_HISTORY, History, SessionContext
 
 if TYPE_CHECKING:
     from bandit.decision import Decision
@@ -64,7 +64,7 @@ class RespectState:
     def history(self, session_id: str, now: datetime) -> History:
         """Summarise the state as features (how the user has experienced offers lately)."""
         if not self.exposures and not self.dismissals:
-            return _NO_HISTORY  # most decision points: nothing to summarise
+            return NO_HISTORY  # most decision points: nothing to summarise
         last_offer = max((e.at for e in self.exposures), default=None)
         last_dismissal = self.last_dismissal()
         # Built without re-validation: every value is derived here and in range by construction.
@@ -78,7 +78,6 @@ class RespectState:
         )
 
 
-_NO_HISTORY = History()
 _EMPTY = RespectState()
 
 

@@ -1,6 +1,7 @@
 """Session context in, features out: the vocabulary every other package speaks."""
 
 from features.context import (
+    NO_HISTORY,
     Account,
     Activity,
     History,
@@ -15,6 +16,7 @@ from features.moment import Moment, is_completion, moment_of
 from features.vector import to_matrix, to_vector
 
 __all__ = [
+    "NO_HISTORY",
     "Account",
     "Activity",
     "Features",

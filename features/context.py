@@ -132,3 +132,7 @@ class History(_Strict):
     seconds_since_last_dismissal: float | None = Field(default=None, ge=0.0)
     dismissals: int = Field(default=0, ge=0)
     offers_this_session: int = Field(default=0, ge=0)
+
+
+#: A user with no offers and no dismissals yet: most decision points. Frozen, so shared.
+NO_HISTORY = History()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from features.context import History, SessionContext, TaskStage
+from features.context import NO_HISTORY, History, SessionContext, TaskStage
 from features.intents import intents_of
 from features.moment import Moment, moment_of
 
@@ -74,9 +74,6 @@ class Features:
         )
 
 
-_NO_HISTORY = History()
-
-
 def _log_seconds(seconds: float | None) -> float:
     """Compress elapsed time so an hour and a day differ, but a month and a year barely do."""
     return 0.0 if seconds is None else round(math.log1p(seconds / 60.0), 6)
@@ -139,7 +136,7 @@ def extract(context: SessionContext, history: History | None = None) -> Features
     """Turn a decision point into features; the single entry point of this package."""
     moment, intents = moment_of(context), intents_of(context)
     namespaces = context_features(context, moment, intents)
-    namespaces["history"] = history_features(history or _NO_HISTORY)
+    namespaces["history"] = history_features(history or NO_HISTORY)
     return Features(
         moment=moment,
         intents=MappingProxyType(intents),

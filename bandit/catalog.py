@@ -113,6 +113,12 @@ class Catalog:
         return self.formats[offer.format]
 
     @cached_property
+    def names_placements(self) -> bool:
+        """Whether any offer is limited to named placements (if none is, placement never
+        removes an offer, and the rules need not ask)."""
+        return any(offer.placements for offer in self.offers.values())
+
+    @cached_property
     def version(self) -> str:
         """A short content hash of offers and formats."""
         payload = json.dumps(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -30,6 +30,11 @@ Bar = Annotated[float, Field(gt=0.0, le=1.0)]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def relevance_bar(bars: Sequence[float], level: int) -> float:
+    """The bar for a format level: its own, or the last one for levels beyond the list."""
+    return bars[min(level, len(bars) - 1)]
 
 
 class RespectRules(_Section):
@@ -60,7 +65,7 @@ class RespectRules(_Section):
 
     def bar(self, level: int) -> float:
         """The relevance bar an offer of this format level must meet."""
-        return self.relevance_bars[min(level, len(self.relevance_bars) - 1)]
+        return relevance_bar(self.relevance_bars, level)
 
     def offer_cooldown(self, dismissals: int) -> timedelta:
         """Cooldown after the n-th dismissal of one offer: escalates with each "Not now"."""

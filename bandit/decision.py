@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +13,11 @@ from features import Features
 
 
 def new_decision_id() -> str:
-    """128 random bits as 32 hex digits: the shape of ``uuid4().hex``, at a fifth of its cost."""
-    return secrets.token_hex(16)
+    """128 random bits as 32 hex digits: the shape of ``uuid4().hex``, at a fifth of its cost.
+
+    ``os.urandom`` is what ``secrets.token_hex`` calls, without its two wrappers.
+    """
+    return os.urandom(16).hex()
 
 
 @dataclass(frozen=True)

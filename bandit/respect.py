@@ -185,8 +185,10 @@ class InMemoryRespectStore:
 
     def _record_exposure(self, user_key: str, exposure: Exposure) -> None:
         state = self._states.get(user_key, _EMPTY)
-        horizon = exposure.at - EXPOSURE_MEMORY
-        kept = tuple(e for e in state.exposures if e.at >= horizon)
+        kept = state.exposures
+        if kept:  # most users have none yet: nothing to forget
+            horizon = exposure.at - EXPOSURE_MEMORY
+            kept = tuple(e for e in kept if e.at >= horizon)
         self._states[user_key] = RespectState(state.opted_out, (*kept, exposure), state.dismissals)
 
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:

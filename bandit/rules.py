@@ -17,9 +17,9 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from bandit.catalog import NO_OFFER, Ambition, Catalog, Offer
-from bandit.config import RespectRules
+from bandit.config import RespectRules, relevance_bar
 from bandit.respect import RespectState
-from features import Features, SessionContext, adjacency, is_completion
+from features import Features, Moment, SessionContext, adjacency, is_completion
 
 
 class RemovalCode(StrEnum):
@@ -92,11 +92,15 @@ class Situation:
     )
     #: The end of the global quiet time after the latest "Not now", if any.
     quiet_until: datetime | None = field(init=False, repr=False, compare=False)
+    #: What the rules need of each offer that depends only on the catalog and the bars.
+    offers: Mapping[str, OfferFacts] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Frozen: the derived fields are set once, here, straight into the instance dict.
+        derived = self.__dict__
+        derived["offers"] = offer_facts(self.catalog, tuple(self.rules.relevance_bars))
         if not self.state.exposures and not self.state.dismissals:
-            for name, value in _NOTHING_YET.items():
-                object.__setattr__(self, name, value)  # frozen: set once, here
+            derived.update(_NOTHING_YET)
             return
         shown: set[str] = set()
         in_session = last_day = last_week = 0
@@ -111,16 +115,42 @@ class Situation:
         for dismissal in self.state.dismissals:
             times.setdefault(dismissal.offer_id, []).append(dismissal.at)
         latest = max((at for at_list in times.values() for at in at_list), default=None)
-        derived = {
-            "shown_this_session": frozenset(shown),
-            "offers_this_session": in_session,
-            "offers_last_day": last_day,
-            "offers_last_week": last_week,
-            "dismissal_times": {offer: tuple(sorted(at)) for offer, at in times.items()},
-            "quiet_until": None if latest is None else latest + self.rules.global_cooldown,
-        }
-        for name, value in derived.items():
-            object.__setattr__(self, name, value)  # frozen: set once, here
+        derived.update(
+            shown_this_session=frozenset(shown),
+            offers_this_session=in_session,
+            offers_last_day=last_day,
+            offers_last_week=last_week,
+            dismissal_times={offer: tuple(sorted(at)) for offer, at in times.items()},
+            quiet_until=None if latest is None else latest + self.rules.global_cooldown,
+        )
+
+
+class OfferFacts(NamedTuple):
+    """What the rules read of one offer on every decision, worked out once per catalog."""
+
+    level: int
+    #: The relevance bar its format must meet.
+    bar: float
+    #: The end of its "below the bar" reason, which only the adjacency score varies.
+    below_bar: str
+    #: Its reason when removed for interrupting focus-heavy work.
+    interrupts_focus: str
+
+
+@lru_cache(maxsize=16)
+def offer_facts(catalog: Catalog, bars: tuple[float, ...]) -> Mapping[str, OfferFacts]:
+    """Each offer's level and relevance bar under these bars (a catalog never changes)."""
+    facts = {}
+    for offer in catalog:
+        level = catalog.level(offer)
+        bar = relevance_bar(bars, level)
+        facts[offer.id] = OfferFacts(
+            level,
+            bar,
+            f" is below the {offer.format!r} bar of {bar:.2f}",
+            f"format {offer.format!r} (level {level}) would interrupt focus-heavy work",
+        )
+    return MappingProxyType(facts)
 
 
 _DAY, _WEEK = timedelta(days=1), timedelta(days=7)
@@ -205,34 +235,30 @@ def focus(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """No interruptive format while the user is in focus-heavy work."""
     if not m.context.activity.focus_heavy:
         return None
-    level = m.catalog.level(offer)
-    if level > m.rules.focus_max_level:
-        return (
-            RemovalCode.INTERRUPTS_FOCUS,
-            f"format {offer.format!r} (level {level}) would interrupt focus-heavy work",
-        )
+    facts = m.offers[offer.id]
+    if facts.level > m.rules.focus_max_level:
+        return RemovalCode.INTERRUPTS_FOCUS, facts.interrupts_focus
     return None
 
 
 def big_ask(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """A plan change is asked only at a completion or success moment."""
     if offer.ambition is Ambition.PLAN_CHANGE and not is_completion(m.features.moment):
-        return (
-            RemovalCode.BIG_ASK_MID_TASK,
-            f"plan changes wait for a completion moment (now: {m.features.moment.value})",
-        )
+        return RemovalCode.BIG_ASK_MID_TASK, _BIG_ASK_REASONS[m.features.moment]
     return None
+
+
+_BIG_ASK_REASONS = {
+    moment: f"plan changes wait for a completion moment (now: {moment.value})" for moment in Moment
+}
 
 
 def relevance(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """The more interruptive the format, the more relevant the offer must be right now."""
     score = adjacency(offer.intents, m.features.intents)
-    bar = m.rules.bar(m.catalog.level(offer))
-    if score < bar:
-        return (
-            RemovalCode.BELOW_RELEVANCE_BAR,
-            f"intent adjacency {score:.2f} is below the {offer.format!r} bar of {bar:.2f}",
-        )
+    facts = m.offers[offer.id]
+    if score < facts.bar:
+        return RemovalCode.BELOW_RELEVANCE_BAR, f"intent adjacency {score:.2f}{facts.below_bar}"
     return None
 
 
@@ -259,7 +285,7 @@ SITUATION_WIDE: frozenset[Rule] = frozenset({opted_out, global_cooldown, caps})
 #: ``tests/bandit/test_invariants.py`` checks each guard against its rule.
 CAN_REMOVE: dict[Rule, Callable[[Situation], bool]] = {
     not_renderable: lambda m: m.renderable is not None,
-    wrong_placement: lambda m: True,
+    wrong_placement: lambda m: m.catalog.names_placements,
     cooldown: lambda m: bool(m.dismissal_times),
     repeat_in_session: lambda m: bool(m.shown_this_session),
     focus: lambda m: m.context.activity.focus_heavy,
@@ -268,18 +294,24 @@ CAN_REMOVE: dict[Rule, Callable[[Situation], bool]] = {
 }
 
 
-@lru_cache(maxsize=len(RULES) + 1)
-def _offer_rules_before(cut: int) -> tuple[Rule, ...]:
-    """The rules that look at the offer, among the first ``cut`` of :data:`RULES`."""
-    return tuple(rule for rule in RULES[:cut] if rule not in SITUATION_WIDE)
+#: For each cut, the rules that look at the offer among the first ``cut`` of :data:`RULES`,
+#: each with its guard from :data:`CAN_REMOVE`.
+_OFFER_RULES_BEFORE: tuple[tuple[tuple[Rule, Callable[[Situation], bool]], ...], ...] = tuple(
+    tuple((rule, CAN_REMOVE[rule]) for rule in RULES[:cut] if rule not in SITUATION_WIDE)
+    for cut in range(len(RULES) + 1)
+)
+
+
+#: The situation-wide rules with their places in :data:`RULES`, in order.
+_SITUATION_WIDE_AT = tuple((at, rule) for at, rule in enumerate(RULES) if rule in SITUATION_WIDE)
 
 
 def _first_situation_wide(
     offer: Offer, situation: Situation
 ) -> tuple[int, tuple[RemovalCode, str] | None]:
     """Where in :data:`RULES` the first failing situation-wide rule sits, and its verdict."""
-    for position, rule in enumerate(RULES):
-        if rule in SITUATION_WIDE and (verdict := rule(offer, situation)) is not None:
+    for position, rule in _SITUATION_WIDE_AT:
+        if (verdict := rule(offer, situation)) is not None:
             return position, verdict
     return len(RULES), None
 
@@ -294,11 +326,11 @@ def eligibility(situation: Situation) -> Eligibility:
     """
     eligible = [NO_OFFER]
     removed: list[Removal] = []
-    offers = list(situation.catalog)
+    offers = situation.catalog.offers.values()
     if not offers:
         return Eligibility((NO_OFFER,))
-    cut, shared = _first_situation_wide(offers[0], situation)
-    rules = [rule for rule in _offer_rules_before(cut) if CAN_REMOVE[rule](situation)]
+    cut, shared = _first_situation_wide(next(iter(offers)), situation)
+    rules = [rule for rule, can_remove in _OFFER_RULES_BEFORE[cut] if can_remove(situation)]
     for offer in offers:
         for rule in rules:
             verdict = rule(offer, situation)

@@ -7,6 +7,7 @@ safe to share between threads, so every call into it holds one lock.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -27,7 +28,7 @@ from bandit.catalog import Catalog, Offer
 from bandit.config import PolicySettings
 from bandit.decision import Decision
 from bandit.policy import Policy, Weights
-from features import Features, Moment
+from features import Features, Moment, SharedNamespace
 
 MODEL_FILE = "model.vw"
 #: SHA-256 of the saved model, checked on load.
@@ -49,6 +50,8 @@ _UNSAFE = re.compile(r"[\s:|]")
 _CERTAIN = (1.0,)
 #: Most distinct action sets whose joined lines a policy keeps.
 _BLOCKS_MAX = 4096
+#: Most distinct action sets whose parsed action examples a policy keeps for predictions.
+_PARSED_MAX = 256
 
 
 @lru_cache(maxsize=65536)
@@ -85,16 +88,28 @@ def shared_line(features: Features) -> str:
 
 
 def render_shared_line(features: Features) -> str:
-    """Render the shared line from the named features: one flat token list, one join."""
-    tokens = ["shared"]
+    """Render the shared line from the named features, namespace by namespace."""
+    segments = ["shared"]
     for namespace, values in features.namespaces.items():
-        body = [
-            _name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}" for k, v in sorted(values.items()) if v
-        ]
-        if body:
-            body[0] = f"|{NAMESPACE_LETTERS.get(namespace, 'C')} {body[0]}"
-            tokens += body
-    return " ".join(tokens)
+        if type(values) is SharedNamespace:
+            # The same few instances recur on every decision: render each once.
+            segment = values.renderings.get(SHARED_LINE_FORMAT)
+            if segment is None:
+                segment = _segment(namespace, values)
+                values.renderings[SHARED_LINE_FORMAT] = segment
+        else:
+            segment = _segment(namespace, values)
+        if segment:
+            segments.append(segment)
+    return " ".join(segments)
+
+
+def _segment(namespace: str, values: Mapping[str, float]) -> str:
+    """``|L name name:value ...``, names sorted, zeros left out; empty if nothing is left."""
+    body = " ".join(
+        [_name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}" for k, v in sorted(values.items()) if v]
+    )
+    return f"|{NAMESPACE_LETTERS.get(namespace, 'C')} {body}" if body else ""
 
 
 def offer_line(offer: Offer | None, offer_id: str, level: int | None = None) -> str:
@@ -164,11 +179,14 @@ class VWPolicy(Policy):
         self.settings = PolicySettings.model_validate(settings or {})
         self.cost_range = (float(cost_range[0]), float(cost_range[1]))
         self.catalog = catalog
-        self._lock = threading.Lock()
+        # Re-entrant: the catalog check inside a prediction may release examples under it.
+        self._lock = threading.RLock()
         self._workspace = vowpalwabbit.Workspace(self.arguments)
         self._lines: dict[str, str] = {}
         self._blocks: dict[tuple[str, ...], str] = {}
         self._labelled: dict[tuple[tuple[str, ...], int], tuple[str, str, str]] = {}
+        #: Parsed, never finished action examples of the current workspace (see _predict).
+        self._parsed: dict[tuple[str, ...], list[Any]] = {}
         self._lines_version: str | None = None
 
     @property
@@ -184,8 +202,10 @@ class VWPolicy(Policy):
         """Forget cached action lines when the catalog has changed."""
         version = self.catalog.version if self.catalog is not None else None
         if version != self._lines_version:
-            self._lines, self._lines_version = {}, version
-            self._blocks, self._labelled = {}, {}
+            with self._lock:
+                self._release_parsed()
+                self._lines, self._lines_version = {}, version
+                self._blocks, self._labelled = {}, {}
 
     def _action_block(self, actions: tuple[str, ...]) -> str:
         """The unlabelled action lines of an example, joined; the same few sets recur."""
@@ -274,7 +294,7 @@ class VWPolicy(Policy):
         if len(actions) == 1:
             shared_line(features)  # not needed to decide, but logged: the learner reads it
             return _CERTAIN, _CERTAIN
-        pmf = self._native(self.example_text(features, actions), learn=False)
+        pmf = self._predict(shared_line(features), actions)
         if self.settings.exploration == "regcb":
             # RegCB-Opt marks every action tied at the optimistic bound with 1: split evenly.
             total = math.fsum(pmf)
@@ -302,16 +322,48 @@ class VWPolicy(Policy):
         ``Workspace.predict`` and ``Workspace.learn`` so a VW upgrade cannot drift silently.
         """
         with self._lock:
+            return self._native_locked(text, learn)
+
+    def _native_locked(self, text: str, learn: bool) -> list[float]:
+        """:meth:`_native` for a caller that holds the lock already."""
+        workspace = self._workspace
+        parsed = workspace._parse(text)
+        try:
+            if learn:
+                pylibvw.vw.learn_multi(workspace, parsed)
+            else:
+                pylibvw.vw.predict_multi(workspace, parsed)
+            scores: list[float] = parsed[0].get_action_scores()
+        finally:
+            pylibvw.vw._finish_example_multi_ex(workspace, parsed)
+        return scores
+
+    def _predict(self, shared: str, actions: tuple[str, ...]) -> list[float]:
+        """VW's probabilities for one decision, parsing only its shared line.
+
+        An action's line depends only on the catalog, so its parsed example is kept and
+        passed to VW again on every decision with that action set; only the shared
+        example is parsed, and finished, each time. VW allows predicting more than once
+        on an example not yet finished, and restores action examples after merging the
+        shared features in. That saves about a third of VW's native work per decision.
+        Learning parses the labelled text afresh (:meth:`_native`). ``test_vw_native``
+        pins this path to ``Workspace.predict`` on the full text, with learning in between,
+        for every exploration algorithm.
+        """
+        self._fresh()
+        with self._lock:
             workspace = self._workspace
-            parsed = workspace._parse(text)
+            parsed = self._parsed.get(actions)
+            if parsed is None:
+                if len(self._parsed) >= _PARSED_MAX:  # an unusual catalog: parse it all
+                    return self._native_locked(f"{shared}\n{self._action_block(actions)}", False)
+                parsed = self._parsed[actions] = workspace._parse(self._action_block(actions))
+            example = workspace._parse(shared)
             try:
-                if learn:
-                    pylibvw.vw.learn_multi(workspace, parsed)
-                else:
-                    pylibvw.vw.predict_multi(workspace, parsed)
-                scores: list[float] = parsed[0].get_action_scores()
+                pylibvw.vw.predict_multi(workspace, example + parsed)
+                scores: list[float] = example[0].get_action_scores()
             finally:
-                pylibvw.vw._finish_example_multi_ex(workspace, parsed)
+                pylibvw.vw._finish_example_multi_ex(workspace, example)
         return scores
 
     def fit_file(self, path: Path, passes: int = 1) -> VWPolicy:
@@ -325,10 +377,26 @@ class VWPolicy(Policy):
             args += ["--cache_file", f"{path}.cache", "--kill_cache", "--holdout_off"]
         workspace = vowpalwabbit.Workspace(arg_list=args)
         workspace.run_parser()
+        self._replace_workspace(workspace)
+        return self
+
+    def _replace_workspace(self, workspace: vowpalwabbit.Workspace) -> None:
+        """Swap in a new model; the old one's parsed action examples go with it."""
         with self._lock:
+            self._release_parsed()
             self._workspace.finish()
             self._workspace = workspace
-        return self
+
+    def __del__(self) -> None:
+        # The kept action examples keep the whole workspace alive: hand them back first.
+        with contextlib.suppress(Exception):  # at interpreter exit VW may be gone already
+            self._release_parsed()
+
+    def _release_parsed(self) -> None:
+        """Hand the kept action examples back to VW, which would otherwise never free them."""
+        parsed, self._parsed = self._parsed, {}
+        for examples in parsed.values():
+            pylibvw.vw._finish_example_multi_ex(self._workspace, examples)
 
     def _save_state(self, directory: Path) -> None:
         with self._lock:
@@ -349,9 +417,7 @@ class VWPolicy(Policy):
             workspace = vowpalwabbit.Workspace(arg_list=["--quiet", "-i", str(model)])
         except RuntimeError as exc:
             raise ValueError(f"{MODEL_FILE} is not a readable VW model: {exc}") from exc
-        with self._lock:
-            self._workspace.finish()
-            self._workspace = workspace
+        self._replace_workspace(workspace)
 
 
 # --- Decision Service JSON (DSJSON) export ---------------------------------------------------

@@ -8,8 +8,9 @@ arguments. Timed in alternating rounds; the ratio total/VW must stay below 2
 (tactful's overhead smaller than the VW call itself). The same loop over
 ``SqlStore`` (a SQLite file, every decision written durably) is a separate line.
 
-A last diagnostic pass times VW's own native call, the one inside ``decide``, alone
-on pre-rendered texts and between decisions: a processor's caches and branch
+A last diagnostic pass times tactful's call into VW (``VWPolicy._predict``: parse the
+shared line, predict with the kept action examples), the one inside ``decide``, alone
+on pre-rendered lines and between decisions: a processor's caches and branch
 predictors stay warm for a loop of nothing but VW, and the Python work between two
 decisions cools them, so the same call costs more inside any wrapper.
 
@@ -43,6 +44,7 @@ from bandit import (
 )
 from bandit.respect import RespectStore
 from bandit.storage import SqlStore
+from bandit.vw import shared_line
 from bench.common import (
     CONFIG,
     RESULTS,
@@ -66,15 +68,15 @@ TITLE = "In-process decisions: tactful's Decider vs the raw VW predict"
 
 
 class _TimedVW(VWPolicy):
-    """A VW policy that adds up the time of its native calls (diagnostic pass only)."""
+    """A VW policy that adds up the time of its calls into VW (diagnostic pass only)."""
 
     native_seconds = 0.0
     native_calls = 0
 
-    def _native(self, text: str, *, learn: bool) -> list[float]:
+    def _predict(self, shared: str, actions: tuple[str, ...]) -> list[float]:
         tick = time.perf_counter()
         try:
-            return super()._native(text, learn=learn)
+            return super()._predict(shared, actions)
         finally:
             self.native_seconds += time.perf_counter() - tick
             self.native_calls += 1
@@ -83,19 +85,19 @@ class _TimedVW(VWPolicy):
 def native_call_us(
     config: TactfulConfig, contexts: Sequence[SessionContext], n: int
 ) -> tuple[float, float]:
-    """Mean microseconds of VW's native call between decisions, and alone on the same texts."""
+    """Mean microseconds of tactful's call into VW between decisions, and alone."""
     low, high = config.reward.bounds()
     policy = _TimedVW(config.policy, cost_range=(-high, -low), catalog=config.catalog())
     decider = Decider(config, policy, InMemoryRespectStore())
-    texts = []
+    calls = []
     for i in range(n):
         decision = decider.decide(f"native-{i}", f"native-{i}", contexts[i % len(contexts)])
-        texts.append(policy.example_text(decision.features, decision.actions))
+        calls.append((shared_line(decision.features), decision.actions))
     inside = policy.native_seconds / policy.native_calls * 1e6
     tick = time.perf_counter()
-    for text in texts:
-        policy._native(text, learn=False)
-    alone = (time.perf_counter() - tick) / len(texts) * 1e6
+    for shared, actions in calls:
+        VWPolicy._predict(policy, shared, actions)
+    alone = (time.perf_counter() - tick) / len(calls) * 1e6
     return inside, alone
 
 
@@ -182,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sql.close()
         workspace.finish()
         inside_us, alone_us = native_call_us(config, contexts, n)
-        progress(f"VW's native call: {inside_us:.1f} us between decisions, {alone_us:.1f} alone")
+        progress(f"call into VW: {inside_us:.1f} us between decisions, {alone_us:.1f} alone")
 
     us = {name: median(values) for name, values in per_call.items()}
     memory_ratio = paired_ratio(per_call["decide_memory"], per_call["vw_predict"])
@@ -215,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ),
         Headline.of(
             NAME,
-            "VW's native call inside decide: between decisions / alone",
+            "tactful's call into VW: between decisions / alone",
             f"{format_ratio(ratio(inside_us, alone_us))} ({inside_us:.1f} vs {alone_us:.1f} us)",
             "-",
             None,

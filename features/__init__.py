@@ -13,6 +13,7 @@ from features.context import (
 from features.extract import Features, extract
 from features.intents import adjacency, intents_of
 from features.moment import Moment, is_completion, moment_of
+from features.namespace import Namespace, SharedNamespace
 from features.vector import to_matrix, to_vector
 
 __all__ = [
@@ -22,7 +23,9 @@ __all__ = [
     "Features",
     "History",
     "Moment",
+    "Namespace",
     "SessionContext",
+    "SharedNamespace",
     "Signal",
     "SignalKind",
     "TaskStage",

@@ -5,18 +5,25 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 
 from features.context import NO_HISTORY, History, SessionContext, TaskStage
 from features.intents import intents_of
 from features.moment import Moment, moment_of
+from features.namespace import Namespace, SharedNamespace
 
 Namespaces = Mapping[str, Mapping[str, float]]
 
 
-def _frozen(namespaces: dict[str, dict[str, float]]) -> Namespaces:
-    """Read-only views of freshly built dicts (callers hand over ownership; no copies)."""
-    return MappingProxyType({ns: MappingProxyType(values) for ns, values in namespaces.items()})
+def _frozen(namespaces: Mapping[str, Mapping[str, float]]) -> Namespaces:
+    """A read-only mapping of read-only namespaces (those already read-only are kept)."""
+    return MappingProxyType(
+        {
+            ns: values if isinstance(values, Namespace) else Namespace(values)
+            for ns, values in namespaces.items()
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Features:
             raise TypeError("feature 'renderings' must map encoder names to text")
         return cls(
             moment=Moment(str(data["moment"])),
-            intents=MappingProxyType({str(k): float(v) for k, v in intents.items()}),
+            intents=Namespace({str(k): float(v) for k, v in intents.items()}),
             namespaces=_frozen(
                 {
                     str(ns): {str(k): float(v) for k, v in vals.items()}
@@ -97,48 +104,70 @@ def history_features(history: History) -> dict[str, float]:
 def context_features(
     context: SessionContext,
     moment: Moment | None = None,
-    intents: dict[str, float] | None = None,
-) -> dict[str, dict[str, float]]:
+    intents: Mapping[str, float] | None = None,
+) -> dict[str, Namespace]:
     """Everything derived from the client's context, by namespace.
 
     ``moment`` and ``intents`` may be passed in when the caller has derived them already.
+    Namespaces that can take only a few values (the moment, the activity, the placement)
+    are shared instances, so whatever encodes them can remember its text.
     """
     moment = moment or moment_of(context)
     intents = intents if intents is not None else intents_of(context)
     account = context.account
     activity = context.activity
-    client: dict[str, float] = {f"num.{k}": float(v) for k, v in context.numeric.items()}
-    if context.categorical:
-        client.update({f"cat.{k}={v}": 1.0 for k, v in context.categorical.items()})
+    if context.numeric or context.categorical:
+        client = Namespace({f"num.{k}": float(v) for k, v in context.numeric.items()})
+        if context.categorical:
+            client = Namespace(
+                client, **{f"cat.{k}={v}": 1.0 for k, v in context.categorical.items()}
+            )
+    else:
+        client = _NO_CLIENT
     return {
-        "moment": {_MOMENT_NAMES[moment]: 1.0},
-        "intent": intents,
-        "activity": {
-            "focus_heavy": 1.0 if activity.focus_heavy else 0.0,
-            _STAGE_NAMES[activity.stage]: 1.0,
-        },
-        "account": {
-            f"plan={account.plan}": 1.0,
-            "seats": round(math.log1p(account.seats), 6),
-            "tenure": round(math.log1p(account.tenure_days), 6),
-        },
-        "placement": {f"placement={context.placement}": 1.0},
+        "moment": _MOMENTS[moment],
+        "intent": intents if isinstance(intents, Namespace) else Namespace(intents),
+        "activity": _ACTIVITIES[activity.focus_heavy, activity.stage],
+        "account": Namespace(
+            {
+                f"plan={account.plan}": 1.0,
+                "seats": round(math.log1p(account.seats), 6),
+                "tenure": round(math.log1p(account.tenure_days), 6),
+            }
+        ),
+        "placement": _placement(context.placement),
         "client": client,
     }
 
 
-#: One-hot feature names of the enumerations, spelled once instead of on every decision.
-_MOMENT_NAMES = {moment: f"moment={moment.value}" for moment in Moment}
-_STAGE_NAMES = {stage: f"stage={stage.value}" for stage in TaskStage}
+#: The shared namespaces of the enumerations, built once instead of on every decision.
+_MOMENTS = {moment: SharedNamespace({f"moment={moment.value}": 1.0}) for moment in Moment}
+_ACTIVITIES = {
+    (focus, stage): SharedNamespace(
+        {"focus_heavy": 1.0 if focus else 0.0, f"stage={stage.value}": 1.0}
+    )
+    for focus in (False, True)
+    for stage in TaskStage
+}
+_NO_CLIENT = SharedNamespace()
+#: The history namespace of a user with no offers and no dismissals yet (most decisions).
+_NO_HISTORY = SharedNamespace(history_features(NO_HISTORY))
+
+
+@lru_cache(maxsize=1024)
+def _placement(placement: str) -> SharedNamespace:
+    """One shared namespace per placement: a product has a handful of them."""
+    return SharedNamespace({f"placement={placement}": 1.0})
 
 
 def extract(context: SessionContext, history: History | None = None) -> Features:
     """Turn a decision point into features; the single entry point of this package."""
-    moment, intents = moment_of(context), intents_of(context)
+    moment = moment_of(context)
+    intents = Namespace(intents_of(context))
     namespaces = context_features(context, moment, intents)
-    namespaces["history"] = history_features(history or NO_HISTORY)
-    return Features(
-        moment=moment,
-        intents=MappingProxyType(intents),
-        namespaces=_frozen(namespaces),
+    namespaces["history"] = (
+        _NO_HISTORY
+        if history is None or history is NO_HISTORY
+        else Namespace(history_features(history))
     )
+    return Features(moment=moment, intents=intents, namespaces=MappingProxyType(namespaces))

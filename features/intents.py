@@ -45,12 +45,20 @@ def intents_of(context: SessionContext) -> dict[str, float]:
     """Strength of each intent revealed by the context's signals (max over signals)."""
     strengths: dict[str, float] = {}
     for signal in context.signals:
-        decay = 0.5 ** (signal.seconds_ago / HALF_LIFE_SECONDS)
-        strength = round(_magnitude(signal) * decay, 6)
-        for name in intent_names(signal):
+        kind = signal.kind
+        if kind in _DETAILED:
+            names, magnitude = intent_names(signal), _magnitude(signal)
+        else:  # this runs on every decision: skip two calls that would give these anyway
+            names, magnitude = _ALONE[kind], 1.0
+        strength = round(magnitude * 0.5 ** (signal.seconds_ago / HALF_LIFE_SECONDS), 6)
+        for name in names:
             if strength > strengths.get(name, -1.0):
                 strengths[name] = strength
     return strengths
+
+
+#: The signal kinds that carry details (which limit, which action, how much, how often).
+_DETAILED = frozenset({SignalKind.LIMIT_REACHED, SignalKind.ACTION_REPEATED})
 
 
 def adjacency(offer_intents: Sequence[str], intents: Mapping[str, float]) -> float:

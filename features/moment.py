@@ -29,10 +29,13 @@ def moment_of(context: SessionContext) -> Moment:
     finished something a minute ago, because interrupting them is what we avoid.
     A completion or success is a peak; a fresh limit hit is its own moment.
     """
-    fresh = {s.kind for s in context.signals if s.seconds_ago <= FRESH_SECONDS}
-    if context.activity.stage in (TaskStage.STARTED, TaskStage.MID_TASK):
+    stage = context.activity.stage
+    if stage is TaskStage.STARTED or stage is TaskStage.MID_TASK:
         return Moment.MID_TASK
-    if context.activity.stage is TaskStage.COMPLETED or fresh & _PEAK_SIGNALS:
+    if stage is TaskStage.COMPLETED:
+        return Moment.PEAK
+    fresh = {s.kind for s in context.signals if s.seconds_ago <= FRESH_SECONDS}
+    if fresh & _PEAK_SIGNALS:
         return Moment.PEAK
     if SignalKind.LIMIT_REACHED in fresh:
         return Moment.LIMIT_HIT

@@ -350,3 +350,12 @@ def test_example_catalog_version_is_twelve_hex_digits(catalog: Catalog) -> None:
 
 def test_reloading_the_example_gives_the_same_catalog_version(catalog: Catalog) -> None:
     assert load_config(EXAMPLE_CONFIG).catalog().version == catalog.version
+
+
+def test_a_catalog_knows_whether_any_offer_is_limited_to_named_placements() -> None:
+    """When none is, the placement rule is never asked (see ``bandit.rules.CAN_REMOVE``)."""
+    anywhere = offer(id="a")
+    in_the_editor = offer(id="b", placements=["editor"])
+
+    assert not _catalog(anywhere).names_placements
+    assert _catalog(anywhere, in_the_editor).names_placements

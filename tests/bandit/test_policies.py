@@ -347,6 +347,22 @@ def test_validated_refuses_nan() -> None:
     assert str(refused.value) == "pmf must be finite and non-negative, got [nan, 1.0]"
 
 
+def test_validated_refuses_infinities_that_cancel_out() -> None:
+    with pytest.raises(InvalidPolicyOutput) as refused:
+        validated([math.inf, -math.inf], 2)
+    assert str(refused.value) == "pmf must be finite and non-negative, got [inf, -inf]"
+
+
+def test_validated_refuses_numbers_too_large_to_add() -> None:
+    with pytest.raises(InvalidPolicyOutput, match="pmf must sum to 1"):
+        validated([1e308, 1e308], 2)
+
+
+def test_validated_refuses_values_that_are_not_numbers() -> None:
+    with pytest.raises(InvalidPolicyOutput, match="flat sequence of numbers"):
+        validated(["half", "half"], 2)  # type: ignore[list-item]
+
+
 def test_validated_refuses_a_pmf_not_summing_to_one() -> None:
     with pytest.raises(InvalidPolicyOutput) as refused:
         validated([0.5, 0.25], 2)

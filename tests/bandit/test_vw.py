@@ -6,7 +6,7 @@ import json
 from types import MappingProxyType
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bandit import (
@@ -39,6 +39,26 @@ STORAGE = (
     "|O id=storage_200 format=inline level=0 ambition=add_on"
     " intent=limit_reached_storage intent=upload_completed"
 )
+
+
+#: Decision points of every moment and activity, with and without client features.
+CONTEXTS = [
+    context(
+        placement=placement,
+        signals=signals,
+        activity={"focus_heavy": focus, "stage": stage},
+        numeric=numeric,
+    )
+    for placement in ("editor", "inbox")
+    for signals in (
+        [],
+        [{"kind": "task_completed", "seconds_ago": 4}],
+        [{"kind": "limit_reached", "limit": "storage", "usage": 0.8, "seconds_ago": 900}],
+    )
+    for focus in (False, True)
+    for stage in ("idle", "mid_task", "completed")
+    for numeric in ({}, {"docs": 3.0})
+]
 
 
 def storage_half_full() -> Features:
@@ -83,6 +103,32 @@ def test_the_shared_line_is_rendered_once_and_kept_with_the_features() -> None:
     first = shared_line(features)
     assert features.renderings == {SHARED_LINE_FORMAT: SHARED}
     assert shared_line(features) is first
+
+
+def test_a_shared_namespace_is_rendered_once_for_every_decision_that_shares_it() -> None:
+    first, second = storage_half_full(), storage_half_full()
+    render_shared_line(first)
+
+    moment = second.namespaces["moment"]
+    assert moment is first.namespaces["moment"]
+    assert moment.renderings == {SHARED_LINE_FORMAT: "|M moment=limit_hit"}  # type: ignore[attr-defined]
+    assert render_shared_line(second) == SHARED
+
+
+@settings(max_examples=200)
+@given(st.builds(extract, st.sampled_from(CONTEXTS)), st.booleans())
+def test_remembered_segments_render_exactly_what_the_namespaces_say(
+    features: Features, rendered_before: bool
+) -> None:
+    """Rendering through the shared namespaces' memory equals rendering plain dicts."""
+    if rendered_before:
+        render_shared_line(features)
+    plain = Features(
+        moment=features.moment,
+        intents=features.intents,
+        namespaces=MappingProxyType({ns: dict(v) for ns, v in features.namespaces.items()}),
+    )
+    assert render_shared_line(features) == render_shared_line(plain)
 
 
 def test_a_logged_rendering_travels_with_the_decision_record(catalog: Catalog) -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pytest
 import vowpalwabbit
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bandit import NO_OFFER, Catalog, Eligibility, VWPolicy
+import bandit.vw
+from bandit import NO_OFFER, Catalog, Eligibility, Policy, VWPolicy
 from features import Features, extract
 from tests.builders import context
 
@@ -81,3 +83,99 @@ def test_any_action_subset_gets_the_pyvw_probabilities(catalog: Catalog, offers:
     assert policy.probabilities(features, actions).tolist() == pytest.approx(
         pyvw_pmf(policy._workspace, lines), abs=0, rel=1e-12
     )
+
+
+# --- parsed action examples kept between decisions ------------------------------------------
+
+
+def decide_a_few(policy: VWPolicy, start: int = 0) -> list[list[float]]:
+    """Decide and learn on a few points; the pmfs in the order decided."""
+    pmfs = []
+    for i in range(start, start + 12):
+        actions = (NO_OFFER, *ACTIONS[1 : 2 + i % 3])
+        decision = policy.decide(features_for(i), Eligibility(actions), decision_id=f"k-{i}")
+        pmfs.append([decision.pmf[a] for a in actions])
+        policy.learn(decision, reward_of(decision.chosen, i))
+    return pmfs
+
+
+def test_action_examples_are_parsed_once_per_action_set(catalog: Catalog) -> None:
+    policy = VWPolicy({"seed": 3}, catalog=catalog)
+    decide_a_few(policy)
+
+    assert set(policy._parsed) == {(NO_OFFER, *ACTIONS[1 : 2 + k]) for k in range(3)}
+
+
+def test_a_reloaded_model_predicts_as_a_fresh_load_and_forgets_the_old_examples(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    trained = VWPolicy({"seed": 3}, catalog=catalog)
+    decide_a_few(trained)
+    trained.save(tmp_path / "model")
+    reloaded = VWPolicy({"seed": 3}, catalog=catalog)
+    decide_a_few(reloaded, start=50)  # keeps examples parsed by the model it is about to drop
+
+    reloaded._load_state(tmp_path / "model")
+
+    assert reloaded._parsed == {}
+    fresh = Policy.load(tmp_path / "model", catalog)
+    assert isinstance(fresh, VWPolicy)
+    assert decide_a_few(reloaded, start=100) == decide_a_few(fresh, start=100)
+
+
+def test_a_model_trained_from_a_file_forgets_the_old_examples(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    policy = VWPolicy({"seed": 3}, catalog=catalog)
+    decide_a_few(policy)
+    features = features_for(7)
+    data = tmp_path / "train.txt"
+    label = (1, -1.0, 0.5)
+    data.write_text(policy.example_text(features, ACTIONS, label) + "\n\n")
+
+    policy.fit_file(data)
+
+    assert policy._parsed == {}
+    reference = vowpalwabbit.Workspace(policy.arguments)
+    try:
+        reference.learn(policy.examples(features, ACTIONS, label))
+        expected = pyvw_pmf(reference, policy.examples(features, ACTIONS))
+    finally:
+        reference.finish()
+    assert policy.probabilities(features, ACTIONS).tolist() == pytest.approx(
+        expected, abs=0, rel=1e-12
+    )
+
+
+def test_a_new_catalog_version_forgets_the_parsed_examples(catalog: Catalog) -> None:
+    policy = VWPolicy({"seed": 3}, catalog=catalog)
+    decide_a_few(policy)
+    policy.catalog = Catalog(
+        [o.model_copy(update={"format": "banner"}) for o in catalog], catalog.formats
+    )
+
+    policy.decide(features_for(1), Eligibility((NO_OFFER, "storage_200")), decision_id="new")
+
+    assert set(policy._parsed) == {(NO_OFFER, "storage_200")}
+
+
+def test_beyond_the_kept_action_sets_predictions_parse_everything_and_agree(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catalog with more eligible sets than are kept still gets pyvw's probabilities."""
+    monkeypatch.setattr(bandit.vw, "_PARSED_MAX", 1)
+    policy = VWPolicy({"seed": 3}, catalog=catalog)
+    reference = vowpalwabbit.Workspace(policy.arguments)
+    try:
+        for i in range(30):
+            actions = (NO_OFFER, *ACTIONS[1 : 2 + i % 3])
+            features = features_for(i)
+            decision = policy.decide(features, Eligibility(actions), decision_id=f"m-{i}")
+            expected = pyvw_pmf(reference, policy.examples(features, actions))
+            assert [decision.pmf[a] for a in actions] == pytest.approx(expected, abs=0, rel=1e-12)
+            label = (decision.chosen_index, -reward_of(decision.chosen, i), decision.probability)
+            reference.learn(policy.examples(features, actions, label=label))
+            policy.learn(decision, reward_of(decision.chosen, i))
+    finally:
+        reference.finish()
+    assert len(policy._parsed) == 1

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features import Features, History, Moment, SessionContext, extract, to_matrix, to_vector
+from features import (
+    Features,
+    History,
+    Moment,
+    SessionContext,
+    SharedNamespace,
+    extract,
+    to_matrix,
+    to_vector,
+)
 from features.extract import history_features
 from features.vector import DEFAULT_WIDTH, flat
 from tests.builders import completed_upload, context, mid_task_focus
@@ -192,6 +201,37 @@ def test_features_cannot_be_changed_after_extraction() -> None:
 
     with pytest.raises(TypeError):
         features.namespaces["client"]["num.x"] = 1.0  # type: ignore[index]
+
+
+def test_enumerated_namespaces_are_shared_between_decision_points() -> None:
+    """The moment, activity, placement and an empty history take few values: one instance
+    each, so an encoder renders them once (``features.SharedNamespace``)."""
+    base = completed_upload().model_dump()
+    first = extract(context(**{**base, "numeric": {"docs_open": 1.0}}))
+    second = extract(context(**{**base, "account": {"seats": 7}, "numeric": {"docs_open": 2.0}}))
+
+    for name in ("moment", "activity", "placement", "history"):
+        assert isinstance(first.namespaces[name], SharedNamespace), name
+        assert first.namespaces[name] is second.namespaces[name], name
+    for name in ("intent", "account", "client"):
+        assert not isinstance(first.namespaces[name], SharedNamespace), name
+        assert first.namespaces[name] is not second.namespaces[name], name
+
+
+def test_a_history_with_offers_gets_a_namespace_of_its_own() -> None:
+    history = History(seconds_since_last_offer=90.0, offers_this_session=1)
+
+    namespace = extract(context(), history).namespaces["history"]
+
+    assert not isinstance(namespace, SharedNamespace)
+    assert namespace == history_features(history)
+
+
+def test_a_context_without_client_features_shares_the_empty_client_namespace() -> None:
+    bare = context(numeric={}, categorical={})
+
+    assert extract(bare).namespaces["client"] is extract(bare).namespaces["client"]
+    assert extract(bare).namespaces["client"] == {}
 
 
 def test_to_dict_is_json_ready() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bandit.catalog import NO_OFFER
 from bandit.rules import Removal, RemovalCode
@@ -20,9 +20,12 @@ def new_decision_id() -> str:
     return os.urandom(16).hex()
 
 
-@dataclass(frozen=True)
-class Explanation:
-    """Why this decision: what was eligible, what was removed and why, how each action scored."""
+class Explanation(NamedTuple):
+    """Why this decision: what was eligible, what was removed and why, how each action scored.
+
+    A named tuple rather than a frozen dataclass, as ``Removal`` is: one is built on every
+    decision, and a tuple is built in a single step where a frozen dataclass sets each field.
+    """
 
     eligible: tuple[str, ...]
     removed: tuple[Removal, ...]

@@ -41,7 +41,10 @@ def uniform_for(decision_id: str) -> float:
     number would cost more than the rest of the sampling put together.
     """
     digest = hashlib.blake2b(decision_id.encode(), digest_size=8).digest()
-    return (int.from_bytes(digest, "big") >> 11) / float(1 << 53)
+    return (int.from_bytes(digest, "big") >> 11) / _TWO_TO_53
+
+
+_TWO_TO_53 = float(1 << 53)
 
 
 def sample(pmf: Sequence[float] | FloatArray, decision_id: str) -> int:
@@ -153,18 +156,22 @@ class Policy(ABC):
         pmf = _checked(raw, len(actions))
         index = sample(pmf, decision_id)
         top = max(pmf)
+        by_action = dict(zip(actions, pmf, strict=True))
         return Decision(
             decision_id=decision_id,
             chosen=actions[index],
             probability=pmf[index],
-            pmf=dict(zip(actions, pmf, strict=True)),
+            pmf=by_action,
             explored=pmf[index] != top or pmf.count(top) > 1,
             policy_version=self.version,
             features=features,
             explanation=Explanation(
                 eligible=actions,
                 removed=eligibility.removed,
-                scores=dict(zip(actions, _checked_scores(scores), strict=True)),
+                # A policy whose scores are its probabilities shows them validated, as the pmf.
+                scores=by_action
+                if scores is raw
+                else dict(zip(actions, _checked_scores(scores), strict=True)),
                 moment=features.moment,  # a StrEnum is its value; `.value` costs a call
                 intents=features.intents,  # read-only already: shared, not copied
             ),

@@ -133,8 +133,8 @@ class OfferFacts(NamedTuple):
     bar: float
     #: The end of its "below the bar" reason, which only the adjacency score varies.
     below_bar: str
-    #: Its reason when removed for interrupting focus-heavy work.
-    interrupts_focus: str
+    #: Its verdict when it would interrupt focus-heavy work.
+    interrupts_focus: tuple[RemovalCode, str]
 
 
 @lru_cache(maxsize=16)
@@ -148,7 +148,10 @@ def offer_facts(catalog: Catalog, bars: tuple[float, ...]) -> Mapping[str, Offer
             level,
             bar,
             f" is below the {offer.format!r} bar of {bar:.2f}",
-            f"format {offer.format!r} (level {level}) would interrupt focus-heavy work",
+            (
+                RemovalCode.INTERRUPTS_FOCUS,
+                f"format {offer.format!r} (level {level}) would interrupt focus-heavy work",
+            ),
         )
     return MappingProxyType(facts)
 
@@ -237,19 +240,24 @@ def focus(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
         return None
     facts = m.offers[offer.id]
     if facts.level > m.rules.focus_max_level:
-        return RemovalCode.INTERRUPTS_FOCUS, facts.interrupts_focus
+        return facts.interrupts_focus
     return None
 
 
 def big_ask(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     """A plan change is asked only at a completion or success moment."""
-    if offer.ambition is Ambition.PLAN_CHANGE and not is_completion(m.features.moment):
-        return RemovalCode.BIG_ASK_MID_TASK, _BIG_ASK_REASONS[m.features.moment]
+    if offer.ambition is _PLAN_CHANGE and not is_completion(m.features.moment):
+        return _BIG_ASK_VERDICTS[m.features.moment]
     return None
 
 
-_BIG_ASK_REASONS = {
-    moment: f"plan changes wait for a completion moment (now: {moment.value})" for moment in Moment
+_PLAN_CHANGE = Ambition.PLAN_CHANGE  # bound once: Python 3.11 looks enum members up each time
+_BIG_ASK_VERDICTS = {
+    moment: (
+        RemovalCode.BIG_ASK_MID_TASK,
+        f"plan changes wait for a completion moment (now: {moment.value})",
+    )
+    for moment in Moment
 }
 
 
@@ -258,8 +266,11 @@ def relevance(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     score = adjacency(offer.intents, m.features.intents)
     facts = m.offers[offer.id]
     if score < facts.bar:
-        return RemovalCode.BELOW_RELEVANCE_BAR, f"intent adjacency {score:.2f}{facts.below_bar}"
+        return _BELOW_BAR, f"intent adjacency {score:.2f}{facts.below_bar}"
     return None
+
+
+_BELOW_BAR = RemovalCode.BELOW_RELEVANCE_BAR
 
 
 #: Applied in this order; an offer's reason is the first rule it fails.

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -29,6 +28,15 @@ from bandit.config import PolicySettings
 from bandit.decision import Decision
 from bandit.policy import Policy, Weights
 from features import Features, Moment, SharedNamespace
+from features.extract import (
+    ContextNamespaces,
+    account_values,
+    activity_namespace,
+    client_namespace,
+    history_namespace,
+    moment_namespace,
+    placement_namespace,
+)
 
 MODEL_FILE = "model.vw"
 #: SHA-256 of the saved model, checked on load.
@@ -54,13 +62,22 @@ _BLOCKS_MAX = 4096
 _PARSED_MAX = 256
 
 
-@lru_cache(maxsize=65536)
 def _name(name: str) -> str:
     """Make a feature name safe for VW's text format (no spaces, colons or bars).
 
-    Cached: the same few hundred names recur on every example, in serving and training.
+    Remembered: the same few hundred names recur on every example, in serving and
+    training. A plain dict, not ``lru_cache``: a hit is a tenth of the work.
     """
-    return _UNSAFE.sub("_", name)
+    safe = _SAFE_NAMES.get(name)
+    if safe is None:
+        if len(_SAFE_NAMES) >= _NAMES_MAX:
+            _SAFE_NAMES.clear()
+        safe = _SAFE_NAMES[name] = _UNSAFE.sub("_", name)
+    return safe
+
+
+_SAFE_NAMES: dict[str, str] = {}
+_NAMES_MAX = 65536
 
 
 def _value(value: float) -> str:
@@ -89,19 +106,55 @@ def shared_line(features: Features) -> str:
 
 def render_shared_line(features: Features) -> str:
     """Render the shared line from the named features, namespace by namespace."""
+    namespaces = features.namespaces
+    if type(namespaces) is ContextNamespaces:
+        return _render_from_context(namespaces)
     segments = ["shared"]
-    for namespace, values in features.namespaces.items():
-        if type(values) is SharedNamespace:
-            # The same few instances recur on every decision: render each once.
-            segment = values.renderings.get(SHARED_LINE_FORMAT)
-            if segment is None:
-                segment = _segment(namespace, values)
-                values.renderings[SHARED_LINE_FORMAT] = segment
-        else:
-            segment = _segment(namespace, values)
+    for namespace, values in namespaces.items():
+        segment = _remembered(namespace, values)
         if segment:
             segments.append(segment)
     return " ".join(segments)
+
+
+def _render_from_context(source: ContextNamespaces) -> str:
+    """:func:`render_shared_line` of freshly extracted features, without building their mapping.
+
+    Each namespace comes from its own builder in ``features.extract``, in the order
+    ``context_features`` lists them, and the account's three features are written in one
+    step. That is most of the work of a decision's features; ``test_vw`` pins this to
+    the generic rendering for any context and history.
+    """
+    context = source.context
+    plan, seats, tenure = account_values(context.account)
+    segments = [
+        "shared",
+        _remembered("moment", moment_namespace(source.moment)),
+        _segment("intent", source.intents),
+        _remembered("activity", activity_namespace(context.activity)),
+        f"|A {_name(plan)}{_token(' seats', seats)}{_token(' tenure', tenure)}",
+        _remembered("placement", placement_namespace(context.placement)),
+        _remembered("client", client_namespace(context)),
+        _remembered("history", history_namespace(source.history)),
+    ]
+    return " ".join([segment for segment in segments if segment])
+
+
+def _token(name: str, value: float) -> str:
+    """One feature of a safe name as :func:`_segment` writes it (nothing when it is zero)."""
+    if value == 1.0:
+        return name
+    return f"{name}:{value:.6g}" if value else ""
+
+
+def _remembered(namespace: str, values: Mapping[str, float]) -> str:
+    """:func:`_segment`, remembered by a namespace that many decisions share."""
+    if type(values) is not SharedNamespace:
+        return _segment(namespace, values)
+    segment = values.renderings.get(SHARED_LINE_FORMAT)
+    if segment is None:
+        segment = values.renderings[SHARED_LINE_FORMAT] = _segment(namespace, values)
+    return segment
 
 
 def _segment(namespace: str, values: Mapping[str, float]) -> str:
@@ -393,10 +446,18 @@ class VWPolicy(Policy):
             self._release_parsed()
 
     def _release_parsed(self) -> None:
-        """Hand the kept action examples back to VW, which would otherwise never free them."""
+        """Hand the kept action examples back to VW, which would otherwise never free them.
+
+        Each set goes back the way VW finishes any multi-line example: behind a shared
+        example, after a prediction. Finishing action examples on their own makes VW
+        read a prediction that only a shared example holds, and crashes it at random.
+        """
         parsed, self._parsed = self._parsed, {}
+        workspace = self._workspace
         for examples in parsed.values():
-            pylibvw.vw._finish_example_multi_ex(self._workspace, examples)
+            batch = workspace._parse("shared |") + examples
+            pylibvw.vw.predict_multi(workspace, batch)
+            pylibvw.vw._finish_example_multi_ex(workspace, batch)
 
     def _save_state(self, directory: Path) -> None:
         with self._lock:

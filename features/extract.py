@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from types import MappingProxyType
 
-from features.context import NO_HISTORY, History, SessionContext, TaskStage
+from features.context import NO_HISTORY, Account, Activity, History, SessionContext, TaskStage
 from features.intents import intents_of
 from features.moment import Moment, moment_of
 from features.namespace import Namespace, SharedNamespace
@@ -110,34 +109,74 @@ def context_features(
 
     ``moment`` and ``intents`` may be passed in when the caller has derived them already.
     Namespaces that can take only a few values (the moment, the activity, the placement)
-    are shared instances, so whatever encodes them can remember its text.
+    are shared instances, so whatever encodes them can remember its text. Each namespace
+    has a builder of its own below, which an encoder may call directly (see
+    :class:`ContextNamespaces`).
     """
     moment = moment or moment_of(context)
     intents = intents if intents is not None else intents_of(context)
-    account = context.account
-    activity = context.activity
-    if context.numeric or context.categorical:
-        client = Namespace({f"num.{k}": float(v) for k, v in context.numeric.items()})
-        if context.categorical:
-            client = Namespace(
-                client, **{f"cat.{k}={v}": 1.0 for k, v in context.categorical.items()}
-            )
-    else:
-        client = _NO_CLIENT
+    plan, seats, tenure = account_values(context.account)
     return {
-        "moment": _MOMENTS[moment],
+        "moment": moment_namespace(moment),
         "intent": intents if isinstance(intents, Namespace) else Namespace(intents),
-        "activity": _ACTIVITIES[activity.focus_heavy, activity.stage],
-        "account": Namespace(
-            {
-                f"plan={account.plan}": 1.0,
-                "seats": round(math.log1p(account.seats), 6),
-                "tenure": round(math.log1p(account.tenure_days), 6),
-            }
-        ),
-        "placement": _placement(context.placement),
-        "client": client,
+        "activity": activity_namespace(context.activity),
+        "account": Namespace({plan: 1.0, "seats": seats, "tenure": tenure}),
+        "placement": placement_namespace(context.placement),
+        "client": client_namespace(context),
     }
+
+
+def account_values(account: Account) -> tuple[str, float, float]:
+    """The account namespace: the plan's one-hot name, then seats and tenure, log-compressed.
+
+    In that order, which is also the names' sorted order.
+    """
+    return (
+        f"plan={account.plan}",
+        round(math.log1p(account.seats), 6),
+        round(math.log1p(account.tenure_days), 6),
+    )
+
+
+def client_namespace(context: SessionContext) -> Namespace:
+    """The client's own features: ``num.<name>`` values and ``cat.<name>=<value>`` one-hots."""
+    if not context.numeric and not context.categorical:
+        return _NO_CLIENT
+    client = {f"num.{k}": float(v) for k, v in context.numeric.items()}
+    for k, v in context.categorical.items():
+        client[f"cat.{k}={v}"] = 1.0
+    return Namespace(client)
+
+
+def moment_namespace(moment: Moment) -> SharedNamespace:
+    """The moment, one-hot."""
+    return _MOMENTS[moment]
+
+
+def activity_namespace(activity: Activity) -> SharedNamespace:
+    """Focus-heavy work (a zero when not) and the task's stage, one-hot."""
+    return _ACTIVITIES[activity.focus_heavy, activity.stage]
+
+
+def placement_namespace(placement: str) -> SharedNamespace:
+    """The placement, one-hot: one shared namespace each, a product has a handful of them."""
+    namespace = _PLACEMENTS.get(placement)
+    if namespace is None:
+        if len(_PLACEMENTS) >= _PLACEMENTS_MAX:  # not a handful after all: start again
+            _PLACEMENTS.clear()
+        namespace = _PLACEMENTS[placement] = SharedNamespace({f"placement={placement}": 1.0})
+    return namespace
+
+
+_PLACEMENTS: dict[str, SharedNamespace] = {}
+_PLACEMENTS_MAX = 1024
+
+
+def history_namespace(history: History) -> Namespace:
+    """:func:`history_features` as a namespace (shared for a user with no history yet)."""
+    if history is NO_HISTORY:
+        return _NO_HISTORY
+    return Namespace(history_features(history))
 
 
 #: The shared namespaces of the enumerations, built once instead of on every decision.
@@ -154,20 +193,50 @@ _NO_CLIENT = SharedNamespace()
 _NO_HISTORY = SharedNamespace(history_features(NO_HISTORY))
 
 
-@lru_cache(maxsize=1024)
-def _placement(placement: str) -> SharedNamespace:
-    """One shared namespace per placement: a product has a handful of them."""
-    return SharedNamespace({f"placement={placement}": 1.0})
+class ContextNamespaces(Mapping[str, Namespace]):
+    """The namespaces of one decision point, built from its context when first read.
+
+    A decision rarely needs them as a mapping: the respect rules read the moment and the
+    intents, and a policy's encoder may render its text straight from the context with
+    the builders above (``bandit.vw`` does). The mapping is built once, when something
+    reads it: the decision's log record, a linear policy, an equality check.
+    """
+
+    __slots__ = ("_built", "context", "history", "intents", "moment")
+
+    def __init__(
+        self, context: SessionContext, history: History, moment: Moment, intents: Namespace
+    ) -> None:
+        self.context = context
+        self.history = history
+        self.moment = moment
+        self.intents = intents
+        self._built: dict[str, Namespace] | None = None
+
+    def _namespaces(self) -> dict[str, Namespace]:
+        built = self._built
+        if built is None:
+            built = context_features(self.context, self.moment, self.intents)
+            built["history"] = history_namespace(self.history)
+            self._built = built
+        return built
+
+    def __getitem__(self, namespace: str) -> Namespace:
+        return self._namespaces()[namespace]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._namespaces())
+
+    def __len__(self) -> int:
+        return len(self._namespaces())
+
+    def __repr__(self) -> str:
+        return f"ContextNamespaces({self._namespaces()!r})"
 
 
 def extract(context: SessionContext, history: History | None = None) -> Features:
     """Turn a decision point into features; the single entry point of this package."""
     moment = moment_of(context)
     intents = Namespace(intents_of(context))
-    namespaces = context_features(context, moment, intents)
-    namespaces["history"] = (
-        _NO_HISTORY
-        if history is None or history is NO_HISTORY
-        else Namespace(history_features(history))
-    )
-    return Features(moment=moment, intents=intents, namespaces=MappingProxyType(namespaces))
+    namespaces = ContextNamespaces(context, history or NO_HISTORY, moment, intents)
+    return Features(moment=moment, intents=intents, namespaces=namespaces)

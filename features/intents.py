@@ -18,9 +18,9 @@ HALF_LIFE_SECONDS = 300.0
 def intent_names(signal: Signal) -> tuple[str, ...]:
     """The intents a signal reveals (a limit hit names its limit too)."""
     kind = signal.kind
-    if kind is SignalKind.LIMIT_REACHED:
+    if kind is _LIMIT_REACHED:
         return ("limit_reached", f"limit_reached:{signal.limit}") if signal.limit else _ALONE[kind]
-    if kind is SignalKind.ACTION_REPEATED:
+    if kind is _ACTION_REPEATED:
         if signal.action:
             return ("repeated_action", f"repeated_action:{signal.action}")
         return ("repeated_action",)
@@ -29,13 +29,16 @@ def intent_names(signal: Signal) -> tuple[str, ...]:
 
 #: The intent a signal kind reveals on its own, as a ready-made tuple.
 _ALONE: dict[SignalKind, tuple[str, ...]] = {kind: (kind.value,) for kind in SignalKind}
+# Members bound once: on Python 3.11 reading a member off its enum class costs a lookup.
+_LIMIT_REACHED, _ACTION_REPEATED = SignalKind.LIMIT_REACHED, SignalKind.ACTION_REPEATED
 
 
 def _magnitude(signal: Signal) -> float:
     """How strong a signal is regardless of its age."""
-    if signal.kind is SignalKind.LIMIT_REACHED and signal.usage is not None:
+    kind = signal.kind
+    if kind is _LIMIT_REACHED and signal.usage is not None:
         return min(1.0, max(0.25, signal.usage))
-    if signal.kind is SignalKind.ACTION_REPEATED and signal.count is not None:
+    if kind is _ACTION_REPEATED and signal.count is not None:
         # Three repetitions is a pattern; one is not.
         return min(1.0, signal.count / 3.0)
     return 1.0
@@ -58,7 +61,7 @@ def intents_of(context: SessionContext) -> dict[str, float]:
 
 
 #: The signal kinds that carry details (which limit, which action, how much, how often).
-_DETAILED = frozenset({SignalKind.LIMIT_REACHED, SignalKind.ACTION_REPEATED})
+_DETAILED = frozenset({_LIMIT_REACHED, _ACTION_REPEATED})
 
 
 def adjacency(offer_intents: Sequence[str], intents: Mapping[str, float]) -> float:

@@ -20,6 +20,16 @@ class Moment(StrEnum):
 
 
 _PEAK_SIGNALS = frozenset({SignalKind.TASK_COMPLETED, SignalKind.SOLO_SUCCESS})
+#: The moment a task's stage decides on its own, whatever the signals say.
+_STAGE_MOMENTS = {
+    TaskStage.STARTED: Moment.MID_TASK,
+    TaskStage.MID_TASK: Moment.MID_TASK,
+    TaskStage.COMPLETED: Moment.PEAK,
+}
+# Members bound once: on Python 3.11 reading a member off its enum class costs a lookup
+# each time, and these are read on every decision.
+_PEAK, _LIMIT_HIT, _IDLE = Moment.PEAK, Moment.LIMIT_HIT, Moment.IDLE
+_LIMIT_REACHED = SignalKind.LIMIT_REACHED
 
 
 def moment_of(context: SessionContext) -> Moment:
@@ -29,19 +39,17 @@ def moment_of(context: SessionContext) -> Moment:
     finished something a minute ago, because interrupting them is what we avoid.
     A completion or success is a peak; a fresh limit hit is its own moment.
     """
-    stage = context.activity.stage
-    if stage is TaskStage.STARTED or stage is TaskStage.MID_TASK:
-        return Moment.MID_TASK
-    if stage is TaskStage.COMPLETED:
-        return Moment.PEAK
+    moment = _STAGE_MOMENTS.get(context.activity.stage)
+    if moment is not None:
+        return moment
     fresh = {s.kind for s in context.signals if s.seconds_ago <= FRESH_SECONDS}
     if fresh & _PEAK_SIGNALS:
-        return Moment.PEAK
-    if SignalKind.LIMIT_REACHED in fresh:
-        return Moment.LIMIT_HIT
-    return Moment.IDLE
+        return _PEAK
+    if _LIMIT_REACHED in fresh:
+        return _LIMIT_HIT
+    return _IDLE
 
 
 def is_completion(moment: Moment) -> bool:
     """True at a completion or success moment: the only time for a big ask."""
-    return moment is Moment.PEAK
+    return moment is _PEAK

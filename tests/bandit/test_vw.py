@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from types import MappingProxyType
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import bandit.vw
 from bandit import (
     NO_OFFER,
     Catalog,
@@ -27,8 +29,9 @@ from bandit.vw import (
     shared_line,
     vw_arguments,
 )
-from features import Features, Moment, extract
+from features import Features, History, Moment, SessionContext, extract
 from tests.builders import context
+from tests.strategies import CONTEXTS, HISTORIES
 
 SHARED = (
     "shared |M moment=limit_hit |I limit_reached:0.5 limit_reached_storage:0.5 |T stage=idle"
@@ -39,26 +42,6 @@ STORAGE = (
     "|O id=storage_200 format=inline level=0 ambition=add_on"
     " intent=limit_reached_storage intent=upload_completed"
 )
-
-
-#: Decision points of every moment and activity, with and without client features.
-CONTEXTS = [
-    context(
-        placement=placement,
-        signals=signals,
-        activity={"focus_heavy": focus, "stage": stage},
-        numeric=numeric,
-    )
-    for placement in ("editor", "inbox")
-    for signals in (
-        [],
-        [{"kind": "task_completed", "seconds_ago": 4}],
-        [{"kind": "limit_reached", "limit": "storage", "usage": 0.8, "seconds_ago": 900}],
-    )
-    for focus in (False, True)
-    for stage in ("idle", "mid_task", "completed")
-    for numeric in ({}, {"docs": 3.0})
-]
 
 
 def storage_half_full() -> Features:
@@ -115,20 +98,31 @@ def test_a_shared_namespace_is_rendered_once_for_every_decision_that_shares_it()
     assert render_shared_line(second) == SHARED
 
 
-@settings(max_examples=200)
-@given(st.builds(extract, st.sampled_from(CONTEXTS)), st.booleans())
-def test_remembered_segments_render_exactly_what_the_namespaces_say(
-    features: Features, rendered_before: bool
-) -> None:
-    """Rendering through the shared namespaces' memory equals rendering plain dicts."""
-    if rendered_before:
-        render_shared_line(features)
-    plain = Features(
+def as_plain_dicts(features: Features) -> Features:
+    """The same features with namespaces as plain dicts: the generic rendering's input."""
+    return Features(
         moment=features.moment,
         intents=features.intents,
         namespaces=MappingProxyType({ns: dict(v) for ns, v in features.namespaces.items()}),
     )
-    assert render_shared_line(features) == render_shared_line(plain)
+
+
+@settings(max_examples=300)
+@given(CONTEXTS, st.none() | HISTORIES, st.booleans())
+@example(context(account={"seats": 0, "tenure_days": 0.0}), None, False)  # zeros left out
+@example(context(account={"seats": 1, "tenure_days": math.e - 1}), None, False)  # a bare 1
+def test_features_fresh_from_a_context_render_as_their_namespaces_do(
+    ctx: SessionContext, history: History | None, mapping_read_first: bool
+) -> None:
+    """Rendering straight from the context equals rendering the namespaces it would build."""
+    features = extract(ctx, history)
+    if mapping_read_first:
+        assert dict(features.namespaces)
+
+    rendered = render_shared_line(features)
+
+    assert rendered == render_shared_line(as_plain_dicts(features))
+    assert render_shared_line(features) == rendered  # again, through remembered segments
 
 
 def test_a_logged_rendering_travels_with_the_decision_record(catalog: Catalog) -> None:
@@ -394,3 +388,13 @@ def test_example_text_is_the_lines_of_examples_joined(
         list(policy.labelled_texts([(features, actions, label)] * 2))
         == [policy.example_text(features, actions, label)] * 2
     )
+
+
+def test_remembered_names_are_forgotten_beyond_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bandit.vw, "_NAMES_MAX", 2)
+    monkeypatch.setattr(bandit.vw, "_SAFE_NAMES", {})
+
+    names = [bandit.vw._name(f"limit_reached:quota{i}") for i in range(5)]
+
+    assert names == [f"limit_reached_quota{i}" for i in range(5)]
+    assert len(bandit.vw._SAFE_NAMES) <= 2

@@ -8,6 +8,7 @@ require every probability to be identical, for every exploration algorithm.
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 from pathlib import Path
@@ -179,3 +180,27 @@ def test_beyond_the_kept_action_sets_predictions_parse_everything_and_agree(
     finally:
         reference.finish()
     assert len(policy._parsed) == 1
+
+
+def test_dropped_policies_hand_their_examples_back_without_harm(catalog: Catalog) -> None:
+    """Dropped policies, some in reference cycles the garbage collector finalises, hand their
+    kept examples back to VW (a smoke test of the path the end-to-end demo exercises)."""
+    for k in range(40):
+        policy = VWPolicy({"seed": k}, catalog=catalog)
+        decide_a_few(policy, start=k)
+        policy.cycle = policy  # type: ignore[attr-defined]
+        del policy
+        if k % 10 == 9:
+            gc.collect()
+    gc.collect()
+
+
+def test_a_policy_whose_scores_are_its_probabilities_explains_with_the_pmf(
+    catalog: Catalog,
+) -> None:
+    policy = VWPolicy({"seed": 3}, catalog=catalog)
+
+    decision = policy.decide(features_for(1), Eligibility(ACTIONS), decision_id="s")
+
+    assert decision.explanation.scores == decision.pmf
+    assert math.fsum(decision.explanation.scores.values()) == pytest.approx(1.0, abs=1e-12)

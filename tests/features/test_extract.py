@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from typing import Any
@@ -9,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from features import (
     Features,
@@ -24,48 +24,9 @@ from features import (
 from features.extract import history_features
 from features.vector import DEFAULT_WIDTH, flat
 from tests.builders import completed_upload, context, mid_task_focus
+from tests.strategies import CONTEXTS, HISTORIES
 
 NAMESPACES = {"moment", "intent", "activity", "account", "placement", "client", "history"}
-
-NAMES = st.text(alphabet="abcXYZ019_.:-", min_size=1, max_size=12)
-FINITE = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
-SIGNALS = st.fixed_dictionaries(
-    {
-        "kind": st.sampled_from(
-            ["task_completed", "limit_reached", "action_repeated", "solo_success"]
-        ),
-        "seconds_ago": st.floats(min_value=0.0, max_value=86400.0),
-    },
-    optional={"limit": NAMES, "usage": st.floats(0.0, 2.0), "action": NAMES},
-)
-CONTEXTS = st.fixed_dictionaries(
-    {
-        "placement": NAMES,
-        "signals": st.lists(SIGNALS, max_size=4),
-        "activity": st.fixed_dictionaries(
-            {
-                "focus_heavy": st.booleans(),
-                "stage": st.sampled_from(["idle", "started", "mid_task", "completed"]),
-            }
-        ),
-        "account": st.fixed_dictionaries(
-            {
-                "plan": NAMES,
-                "seats": st.integers(0, 1_000_000),
-                "tenure_days": st.floats(0.0, 36500.0),
-            }
-        ),
-        "numeric": st.dictionaries(NAMES, FINITE, max_size=4),
-        "categorical": st.dictionaries(NAMES, NAMES, max_size=4),
-    }
-).map(SessionContext.model_validate)
-HISTORIES = st.builds(
-    History,
-    seconds_since_last_offer=st.none() | st.floats(0.0, 1e8),
-    seconds_since_last_dismissal=st.none() | st.floats(0.0, 1e8),
-    dismissals=st.integers(0, 100),
-    offers_this_session=st.integers(0, 100),
-)
 
 
 def _names(features: Features) -> set[str]:
@@ -201,6 +162,34 @@ def test_features_cannot_be_changed_after_extraction() -> None:
 
     with pytest.raises(TypeError):
         features.namespaces["client"]["num.x"] = 1.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        features.namespaces["client"] = {}  # type: ignore[index]
+
+
+def test_extracted_namespaces_are_built_once_whenever_first_read() -> None:
+    features = extract(completed_upload())
+
+    account = features.namespaces["account"]
+
+    assert features.namespaces["account"] is account
+    assert set(features.namespaces) == NAMESPACES
+    assert len(features.namespaces) == len(NAMESPACES)
+    assert "account" in repr(features.namespaces)
+
+
+@given(CONTEXTS, HISTORIES)
+def test_extracted_features_equal_the_same_features_built_eagerly(
+    ctx: SessionContext, history: History
+) -> None:
+    features = extract(ctx, history)
+    eager = Features(
+        moment=features.moment,
+        intents=features.intents,
+        namespaces={ns: dict(values) for ns, values in features.namespaces.items()},
+    )
+
+    assert features == eager
+    assert eager == features
 
 
 def test_enumerated_namespaces_are_shared_between_decision_points() -> None:
@@ -352,3 +341,16 @@ def test_matrix_of_no_rows_is_empty_with_the_fixed_width() -> None:
 
 def test_matrix_is_float64() -> None:
     assert to_matrix([extract(context())]).dtype == np.float64
+
+
+def test_placement_namespaces_stay_bounded_and_correct(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The module, not the function of the same name that the package exports.
+    extraction = importlib.import_module("features.extract")
+    monkeypatch.setattr(extraction, "_PLACEMENTS_MAX", 2)
+    monkeypatch.setattr(extraction, "_PLACEMENTS", {})
+
+    namespaces = [extraction.placement_namespace(f"panel{i}") for i in range(5)]
+
+    assert [dict(ns) for ns in namespaces] == [{f"placement=panel{i}": 1.0} for i in range(5)]
+    assert len(extraction._PLACEMENTS) <= 2
+    assert extraction.placement_namespace("panel4") is namespaces[4]

@@ -233,7 +233,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "each round's own ratio (the contenders of a round run back to back). `vw_predict` is "
         "`Workspace.predict` on pre-built multi-line examples with the policy's own "
         "arguments; `decide_*` is the whole `Decider.decide` (features, rules, examples, "
-        "VW, pmf, sampling, record). Distinct users, so caps never remove every offer. "
+        "VW, pmf, sampling, record). Inside it VW parses only the shared line: each action "
+        "set's parsed action lines are kept and reused, so the VW work tactful does per "
+        "decision is less than the baseline's. Distinct users, so caps never remove every offer. "
         f"{POOL} varied decision points (seed {POOL_SEED}), each with at least one eligible "
         "offer for a fresh user, so VW runs on every decision of both sides.",
         {

@@ -290,27 +290,57 @@ RULES: tuple[Rule, ...] = (
 SITUATION_WIDE: frozenset[Rule] = frozenset({opted_out, global_cooldown, caps})
 
 
-#: When a per-offer rule can remove anything at all. A rule whose guard is false for a
-#: situation passes every offer there, so it is not asked offer by offer (that is most
-#: rules on most decision points: nothing rendered-only, dismissed or shown yet).
-#: ``tests/bandit/test_invariants.py`` checks each guard against its rule.
+def guards(m: Situation) -> tuple[bool, ...]:
+    """Whether each rule of :data:`GUARDED` can remove any offer at all here.
+
+    A rule whose guard is false passes every offer, so it is not asked offer by offer
+    (that is most rules on most decision points: nothing rendered-only, dismissed or
+    shown yet). One call answers for all of them: asked one by one, the guards cost
+    more than the rule calls they spare.
+    """
+    return (
+        m.renderable is not None,
+        m.catalog.names_placements,
+        bool(m.dismissal_times),
+        bool(m.shown_this_session),
+        m.context.activity.focus_heavy,
+        not is_completion(m.features.moment),
+    )
+
+
+#: The per-offer rules that have a guard, in the order of :func:`guards`' flags. Relevance
+#: has none: an offer can always fall below its bar.
+GUARDED: tuple[Rule, ...] = (
+    not_renderable,
+    wrong_placement,
+    cooldown,
+    repeat_in_session,
+    focus,
+    big_ask,
+)
+
+
+#: Each per-offer rule's guard on its own. ``tests/bandit/test_invariants.py`` checks each
+#: against its rule.
+def _guard(at: int) -> Callable[[Situation], bool]:
+    return lambda m: guards(m)[at]
+
+
 CAN_REMOVE: dict[Rule, Callable[[Situation], bool]] = {
-    not_renderable: lambda m: m.renderable is not None,
-    wrong_placement: lambda m: m.catalog.names_placements,
-    cooldown: lambda m: bool(m.dismissal_times),
-    repeat_in_session: lambda m: bool(m.shown_this_session),
-    focus: lambda m: m.context.activity.focus_heavy,
-    big_ask: lambda m: not is_completion(m.features.moment),
+    **{rule: _guard(at) for at, rule in enumerate(GUARDED)},
     relevance: lambda m: True,
 }
+#: The rules to ask offer by offer, by cut (see :func:`eligibility`) and guard flags.
+_ASKED: dict[tuple[int, tuple[bool, ...]], tuple[Rule, ...]] = {}
 
 
-#: For each cut, the rules that look at the offer among the first ``cut`` of :data:`RULES`,
-#: each with its guard from :data:`CAN_REMOVE`.
-_OFFER_RULES_BEFORE: tuple[tuple[tuple[Rule, Callable[[Situation], bool]], ...], ...] = tuple(
-    tuple((rule, CAN_REMOVE[rule]) for rule in RULES[:cut] if rule not in SITUATION_WIDE)
-    for cut in range(len(RULES) + 1)
-)
+def _asked(cut: int, flags: tuple[bool, ...]) -> tuple[Rule, ...]:
+    """The per-offer rules among the first ``cut`` of :data:`RULES` whose guard is up."""
+    rules = _ASKED.get((cut, flags))
+    if rules is None:
+        up = {rule for rule, flag in zip(GUARDED, flags, strict=True) if flag} | {relevance}
+        rules = _ASKED[cut, flags] = tuple(rule for rule in RULES[:cut] if rule in up)
+    return rules
 
 
 #: The situation-wide rules with their places in :data:`RULES`, in order.
@@ -341,7 +371,7 @@ def eligibility(situation: Situation) -> Eligibility:
     if not offers:
         return Eligibility((NO_OFFER,))
     cut, shared = _first_situation_wide(next(iter(offers)), situation)
-    rules = [rule for rule, can_remove in _OFFER_RULES_BEFORE[cut] if can_remove(situation)]
+    rules = _asked(cut, guards(situation))
     for offer in offers:
         for rule in rules:
             verdict = rule(offer, situation)

@@ -320,12 +320,13 @@ GUARDED: tuple[Rule, ...] = (
 )
 
 
-#: Each per-offer rule's guard on its own. ``tests/bandit/test_invariants.py`` checks each
-#: against its rule.
 def _guard(at: int) -> Callable[[Situation], bool]:
+    """One flag of :func:`guards` as a guard of its own."""
     return lambda m: guards(m)[at]
 
 
+#: Each per-offer rule's guard on its own. ``tests/bandit/test_invariants.py`` checks each
+#: against its rule.
 CAN_REMOVE: dict[Rule, Callable[[Situation], bool]] = {
     **{rule: _guard(at) for at, rule in enumerate(GUARDED)},
     relevance: lambda m: True,

@@ -24,13 +24,18 @@ if TYPE_CHECKING:
 EXPOSURE_MEMORY = timedelta(days=7)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Exposure:
     """An offer chosen for the user: it counts towards caps from the moment it is decided."""
 
     offer_id: str
     session_id: str
     at: datetime
+
+    def __init__(self, offer_id: str, session_id: str, at: datetime) -> None:
+        # Frozen: set in one step (the generated __init__ costs an object.__setattr__ a
+        # field, and an exposure is recorded on most decisions).
+        self.__dict__.update(offer_id=offer_id, session_id=session_id, at=at)
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,22 @@ class Dismissal:
     at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RespectState:
     """One user's offer history, as the rules need it."""
 
     opted_out: bool = False
     exposures: tuple[Exposure, ...] = ()
     dismissals: tuple[Dismissal, ...] = ()
+
+    def __init__(
+        self,
+        opted_out: bool = False,
+        exposures: tuple[Exposure, ...] = (),
+        dismissals: tuple[Dismissal, ...] = (),
+    ) -> None:
+        # Frozen: set in one step, as Exposure is (a new state follows every exposure).
+        self.__dict__.update(opted_out=opted_out, exposures=exposures, dismissals=dismissals)
 
     def dismissals_of(self, offer_id: str) -> list[Dismissal]:
         """This offer's dismissals, oldest first."""

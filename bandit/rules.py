@@ -51,19 +51,21 @@ class Removal(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Eligibility:
     """The outcome of the rules: what the policy may choose from, and what it may not."""
 
     eligible: tuple[str, ...]
     removed: tuple[Removal, ...] = ()
 
-    def __post_init__(self) -> None:
-        if not self.eligible or self.eligible[0] != NO_OFFER:
+    def __init__(self, eligible: tuple[str, ...], removed: tuple[Removal, ...] = ()) -> None:
+        if not eligible or eligible[0] != NO_OFFER:
             raise ValueError(f"{NO_OFFER!r} must be the first eligible action")
+        # Frozen: set in one step, as Decision is (one is built on every decision).
+        self.__dict__.update(eligible=eligible, removed=removed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Situation:
     """Everything a rule may look at besides the offer itself.
 
@@ -95,24 +97,46 @@ class Situation:
     #: What the rules need of each offer that depends only on the catalog and the bars.
     offers: Mapping[str, OfferFacts] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        # Frozen: the derived fields are set once, here, straight into the instance dict.
+    def __init__(
+        self,
+        context: SessionContext,
+        features: Features,
+        state: RespectState,
+        session_id: str,
+        now: datetime,
+        rules: RespectRules,
+        catalog: Catalog,
+        renderable: Collection[str] | None = None,
+    ) -> None:
+        # Frozen: every field goes straight into the instance dict, set once, here. One
+        # step for all of them rather than the generated __init__'s object.__setattr__
+        # per field: a situation is built on every decision.
         derived = self.__dict__
-        derived["offers"] = offer_facts(self.catalog, tuple(self.rules.relevance_bars))
-        if not self.state.exposures and not self.state.dismissals:
+        derived.update(
+            context=context,
+            features=features,
+            state=state,
+            session_id=session_id,
+            now=now,
+            rules=rules,
+            catalog=catalog,
+            renderable=renderable,
+            offers=offer_facts(catalog, tuple(rules.relevance_bars)),
+        )
+        if not state.exposures and not state.dismissals:
             derived.update(_NOTHING_YET)
             return
         shown: set[str] = set()
         in_session = last_day = last_week = 0
-        day_ago, week_ago = self.now - _DAY, self.now - _WEEK
-        for exposure in self.state.exposures:
-            if exposure.session_id == self.session_id:
+        day_ago, week_ago = now - _DAY, now - _WEEK
+        for exposure in state.exposures:
+            if exposure.session_id == session_id:
                 shown.add(exposure.offer_id)
                 in_session += 1
             last_day += exposure.at >= day_ago
             last_week += exposure.at >= week_ago
         times: dict[str, list[datetime]] = {}
-        for dismissal in self.state.dismissals:
+        for dismissal in state.dismissals:
             times.setdefault(dismissal.offer_id, []).append(dismissal.at)
         latest = max((at for at_list in times.values() for at in at_list), default=None)
         derived.update(
@@ -121,7 +145,7 @@ class Situation:
             offers_last_day=last_day,
             offers_last_week=last_week,
             dismissal_times={offer: tuple(sorted(at)) for offer, at in times.items()},
-            quiet_until=None if latest is None else latest + self.rules.global_cooldown,
+            quiet_until=None if latest is None else latest + rules.global_cooldown,
         )
 
 

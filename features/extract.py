@@ -25,7 +25,7 @@ def _frozen(namespaces: Mapping[str, Mapping[str, float]]) -> Namespaces:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Features:
     """Named features of one decision point, grouped by namespace.
 
@@ -43,6 +43,22 @@ class Features:
     #: training reuse the exact text the policy read instead of encoding every row again.
     #: A cache of what ``namespaces`` already says: not part of equality.
     renderings: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __init__(
+        self,
+        moment: Moment,
+        intents: Mapping[str, float],
+        namespaces: Namespaces,
+        renderings: dict[str, str] | None = None,
+    ) -> None:
+        # Frozen: the fields go into the instance dict in one step, where the generated
+        # __init__ would call object.__setattr__ for each (features are built per decision).
+        self.__dict__.update(
+            moment=moment,
+            intents=intents,
+            namespaces=namespaces,
+            renderings={} if renderings is None else renderings,
+        )
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, stored with each logged decision for replay and training."""

@@ -98,7 +98,7 @@ class Features:
 
 def _log_seconds(seconds: float | None) -> float:
     """Compress elapsed time so an hour and a day differ, but a month and a year barely do."""
-    return 0.0 if seconds is None else round(math.log1p(seconds / 60.0), 6)
+    return 0.0 if seconds is None else math.log1p(seconds / 60.0)
 
 
 def history_features(history: History) -> dict[str, float]:
@@ -149,8 +149,8 @@ def account_values(account: Account) -> tuple[str, float, float]:
     """
     return (
         f"plan={account.plan}",
-        round(math.log1p(account.seats), 6),
-        round(math.log1p(account.tenure_days), 6),
+        math.log1p(account.seats),
+        math.log1p(account.tenure_days),
     )
 
 

@@ -45,7 +45,11 @@ def _magnitude(signal: Signal) -> float:
 
 
 def intents_of(context: SessionContext) -> dict[str, float]:
-    """Strength of each intent revealed by the context's signals (max over signals)."""
+    """Strength of each intent revealed by the context's signals (max over signals).
+
+    Exact, not rounded: an encoder rounds as it writes (VW's text keeps six significant
+    digits), and rounding here cost more than the rest of a signal's arithmetic.
+    """
     strengths: dict[str, float] = {}
     for signal in context.signals:
         kind = signal.kind
@@ -53,7 +57,7 @@ def intents_of(context: SessionContext) -> dict[str, float]:
             names, magnitude = intent_names(signal), _magnitude(signal)
         else:  # this runs on every decision: skip two calls that would give these anyway
             names, magnitude = _ALONE[kind], 1.0
-        strength = round(magnitude * 0.5 ** (signal.seconds_ago / HALF_LIFE_SECONDS), 6)
+        strength = magnitude * 0.5 ** (signal.seconds_ago / HALF_LIFE_SECONDS)
         for name in names:
             if strength > strengths.get(name, -1.0):
                 strengths[name] = strength

@@ -97,7 +97,7 @@ def test_repeated_action_is_named_by_its_action() -> None:
 
 
 @pytest.mark.parametrize(
-    ("count", "strength"), [(0, 0.0), (1, 0.333333), (2, 0.666667), (3, 1.0), (30, 1.0)]
+    ("count", "strength"), [(0, 0.0), (1, 1 / 3), (2, 2 / 3), (3, 1.0), (30, 1.0)]
 )
 def test_repetition_strength_grows_with_count_up_to_three(count: int, strength: float) -> None:
     strengths = _strengths({"kind": "action_repeated", "count": count})

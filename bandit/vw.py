@@ -127,7 +127,7 @@ def _render_from_context(source: ContextNamespaces) -> str:
     """
     context = source.context
     plan, seats, tenure = account_values(context.account)
-    segments = [
+    segments = (
         "shared",
         _remembered("moment", moment_namespace(source.moment)),
         _segment("intent", source.intents),
@@ -136,8 +136,8 @@ def _render_from_context(source: ContextNamespaces) -> str:
         _remembered("placement", placement_namespace(context.placement)),
         _remembered("client", client_namespace(context)),
         _remembered("history", history_namespace(source.history)),
-    ]
-    return " ".join([segment for segment in segments if segment])
+    )
+    return " ".join(filter(None, segments))  # empty segments left out, in C
 
 
 def _token(name: str, value: float) -> str:

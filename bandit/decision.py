@@ -62,18 +62,18 @@ class Decision:
         features: Features,
         explanation: Explanation,
     ) -> None:
-        # The generated frozen __init__ sets each field through object.__setattr__; one is
-        # built on every decision, and filling the instance dict in one step costs half.
-        self.__dict__.update(
-            decision_id=decision_id,
-            chosen=chosen,
-            probability=probability,
-            pmf=pmf,
-            explored=explored,
-            policy_version=policy_version,
-            features=features,
-            explanation=explanation,
-        )
+        # The generated frozen __init__ sets each field through object.__setattr__; one
+        # is built on every decision. Filling the instance dict item by item, in field
+        # order, costs half, and keeps the dict's keys shared between instances.
+        fields = self.__dict__
+        fields["decision_id"] = decision_id
+        fields["chosen"] = chosen
+        fields["probability"] = probability
+        fields["pmf"] = pmf
+        fields["explored"] = explored
+        fields["policy_version"] = policy_version
+        fields["features"] = features
+        fields["explanation"] = explanation
 
     @property
     def offer_id(self) -> str | None:

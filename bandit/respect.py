@@ -33,9 +33,12 @@ class Exposure:
     at: datetime
 
     def __init__(self, offer_id: str, session_id: str, at: datetime) -> None:
-        # Frozen: set in one step (the generated __init__ costs an object.__setattr__ a
-        # field, and an exposure is recorded on most decisions).
-        self.__dict__.update(offer_id=offer_id, session_id=session_id, at=at)
+        # Frozen: set straight into the instance dict, in field order (the generated
+        # __init__ costs an object.__setattr__ a field, and most decisions record one).
+        fields = self.__dict__
+        fields["offer_id"] = offer_id
+        fields["session_id"] = session_id
+        fields["at"] = at
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,11 @@ class RespectState:
         exposures: tuple[Exposure, ...] = (),
         dismissals: tuple[Dismissal, ...] = (),
     ) -> None:
-        # Frozen: set in one step, as Exposure is (a new state follows every exposure).
-        self.__dict__.update(opted_out=opted_out, exposures=exposures, dismissals=dismissals)
+        # Frozen: set as Exposure's fields are (a new state follows every exposure).
+        fields = self.__dict__
+        fields["opted_out"] = opted_out
+        fields["exposures"] = exposures
+        fields["dismissals"] = dismissals
 
     def dismissals_of(self, offer_id: str) -> list[Dismissal]:
         """This offer's dismissals, oldest first."""

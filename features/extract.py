@@ -51,14 +51,14 @@ class Features:
         namespaces: Namespaces,
         renderings: dict[str, str] | None = None,
     ) -> None:
-        # Frozen: the fields go into the instance dict in one step, where the generated
-        # __init__ would call object.__setattr__ for each (features are built per decision).
-        self.__dict__.update(
-            moment=moment,
-            intents=intents,
-            namespaces=namespaces,
-            renderings={} if renderings is None else renderings,
-        )
+        # Frozen: the fields go straight into the instance dict, in field order, where the
+        # generated __init__ would call object.__setattr__ for each (features are built
+        # per decision, and kept for every logged row: the dict's keys stay shared).
+        fields = self.__dict__
+        fields["moment"] = moment
+        fields["intents"] = intents
+        fields["namespaces"] = namespaces
+        fields["renderings"] = {} if renderings is None else renderings
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, stored with each logged decision for replay and training."""

@@ -1,9 +1,9 @@
 """The value objects built on every decision keep the frozen-dataclass contract.
 
-Their ``__init__`` is written by hand (one dict update instead of a
-``object.__setattr__`` per field, which halves their cost on the decision path), so
-these tests hold each to what the generated one would give: every field set, frozen,
-``dataclasses.replace`` working, equality by fields.
+Their ``__init__`` is written by hand (the fields go straight into the instance dict
+instead of through ``object.__setattr__`` one by one, which halves their cost on the
+decision path), so these tests hold each to what the generated one would give: every
+field set, frozen, ``dataclasses.replace`` working, equality by fields.
 """
 
 from __future__ import annotations

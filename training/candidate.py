@@ -39,7 +39,7 @@ def write_examples(
                 )
         for row in rows:
             decision = row.decision
-            actions = decision.actions
+            actions = tuple(decision.pmf)  # Decision.actions, without a property call a row
             yield (
                 decision.features,
                 actions,
@@ -50,7 +50,9 @@ def write_examples(
     with path.open("w", encoding="utf-8") as out:
         texts = policy.labelled_texts(labelled())
         while chunk := list(itertools.islice(texts, _CHUNK)):
-            out.write("".join([f"{text}\n\n" for text in chunk]))
+            # Each example ends with a blank line: VW's separator between examples.
+            out.write("\n\n".join(chunk))
+            out.write("\n\n")
             written += len(chunk)
     return written
 

@@ -237,7 +237,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "set's parsed action lines are kept and reused, so the VW work tactful does per "
         "decision is less than the baseline's. Distinct users, so caps never remove every offer. "
         f"{POOL} varied decision points (seed {POOL_SEED}), each with at least one eligible "
-        "offer for a fresh user, so VW runs on every decision of both sides.",
+        "offer for a fresh user, so VW runs on every decision of both sides. The ratio "
+        "depends on how the interpreter was built: a CPython built with profile-guided "
+        "optimisation runs tactful's Python side faster while VW's C++ is unchanged, so "
+        "compare ratios measured on one interpreter.",
         {
             "quick": args.quick,
             "rounds": args.rounds,

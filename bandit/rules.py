@@ -61,7 +61,8 @@ class Eligibility:
     def __init__(self, eligible: tuple[str, ...], removed: tuple[Removal, ...] = ()) -> None:
         if not eligible or eligible[0] != NO_OFFER:
             raise ValueError(f"{NO_OFFER!r} must be the first eligible action")
-        # Frozen: set in one step, as Decision is (one is built on every decision).
+        # Frozen: set in one step, not by object.__setattr__ per field (one is built on
+        # every decision, and lives only as long as it).
         self.__dict__.update(eligible=eligible, removed=removed)
 
 

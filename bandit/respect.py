@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from features import NO_HISTORY, History, SessionContext
+from features.frozen import slot_setters
 
 if TYPE_CHECKING:
     from bandit.decision import Decision
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 EXPOSURE_MEMORY = timedelta(days=7)
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, slots=True, init=False)
 class Exposure:
     """An offer chosen for the user: it counts towards caps from the moment it is decided."""
 
@@ -33,12 +34,15 @@ class Exposure:
     at: datetime
 
     def __init__(self, offer_id: str, session_id: str, at: datetime) -> None:
-        # Frozen: set straight into the instance dict, in field order (the generated
-        # __init__ costs an object.__setattr__ a field, and most decisions record one).
-        fields = self.__dict__
-        fields["offer_id"] = offer_id
-        fields["session_id"] = session_id
-        fields["at"] = at
+        # Each field through its slot's own setter (see features.frozen): most decisions
+        # record an exposure, and a store keeps them.
+        set_offer_id, set_session_id, set_at = _EXPOSURE_SLOTS
+        set_offer_id(self, offer_id)
+        set_session_id(self, session_id)
+        set_at(self, at)
+
+
+_EXPOSURE_SLOTS = slot_setters(Exposure)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Dismissal:
     at: datetime
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, slots=True, init=False)
 class RespectState:
     """One user's offer history, as the rules need it."""
 
@@ -63,11 +67,11 @@ class RespectState:
         exposures: tuple[Exposure, ...] = (),
         dismissals: tuple[Dismissal, ...] = (),
     ) -> None:
-        # Frozen: set as Exposure's fields are (a new state follows every exposure).
-        fields = self.__dict__
-        fields["opted_out"] = opted_out
-        fields["exposures"] = exposures
-        fields["dismissals"] = dismissals
+        # Set as Exposure's fields are (a new state follows every exposure).
+        set_opted_out, set_exposures, set_dismissals = _STATE_SLOTS
+        set_opted_out(self, opted_out)
+        set_exposures(self, exposures)
+        set_dismissals(self, dismissals)
 
     def dismissals_of(self, offer_id: str) -> list[Dismissal]:
         """This offer's dismissals, oldest first."""
@@ -98,6 +102,7 @@ class RespectState:
         )
 
 
+_STATE_SLOTS = slot_setters(RespectState)
 _EMPTY = RespectState()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from features.context import NO_HISTORY, Account, Activity, History, SessionContext, TaskStage
+from features.frozen import slot_setters
 from features.intents import intents_of
 from features.moment import Moment, moment_of
 from features.namespace import Namespace, SharedNamespace
@@ -25,7 +26,7 @@ def _frozen(namespaces: Mapping[str, Mapping[str, float]]) -> Namespaces:
     )
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, slots=True, init=False)
 class Features:
     """Named features of one decision point, grouped by namespace.
 
@@ -51,14 +52,13 @@ class Features:
         namespaces: Namespaces,
         renderings: dict[str, str] | None = None,
     ) -> None:
-        # Frozen: the fields go straight into the instance dict, in field order, where the
-        # generated __init__ would call object.__setattr__ for each (features are built
-        # per decision, and kept for every logged row: the dict's keys stay shared).
-        fields = self.__dict__
-        fields["moment"] = moment
-        fields["intents"] = intents
-        fields["namespaces"] = namespaces
-        fields["renderings"] = {} if renderings is None else renderings
+        # Each field through its slot's own setter (see features.frozen): features are
+        # built per decision, and kept, and read, for every logged row.
+        set_moment, set_intents, set_namespaces, set_renderings = _FEATURES_SLOTS
+        set_moment(self, moment)
+        set_intents(self, intents)
+        set_namespaces(self, namespaces)
+        set_renderings(self, {} if renderings is None else renderings)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, stored with each logged decision for replay and training."""
@@ -94,6 +94,9 @@ class Features:
             ),
             renderings={str(k): v for k, v in renderings.items()},
         )
+
+
+_FEATURES_SLOTS = slot_setters(Features)
 
 
 def _log_seconds(seconds: float | None) -> float:

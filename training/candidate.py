@@ -39,7 +39,7 @@ def write_examples(
                 )
         for row in rows:
             decision = row.decision
-            actions = tuple(decision.pmf)  # Decision.actions, without a property call a row
+            actions = decision.actions
             yield (
                 decision.features,
                 actions,

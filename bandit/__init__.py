@@ -27,6 +27,7 @@ from bandit.linucb import LinUCB
 from bandit.never import NeverOffer
 from bandit.policy import Policy
 from bandit.respect import (
+    Acceptance,
     Dismissal,
     Exposure,
     InMemoryRespectStore,
@@ -40,6 +41,7 @@ from bandit.vw import VWPolicy
 
 __all__ = [
     "NO_OFFER",
+    "Acceptance",
     "Ambition",
     "Catalog",
     "ConfigError",

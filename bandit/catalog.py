@@ -75,6 +75,13 @@ class Offer(_Model):
     )
     preselected: bool = Field(default=False, description="Refused if true: never pre-check.")
     auto_add: bool = Field(default=False, description="Refused if true: never auto-add.")
+    repeatable: bool = Field(
+        default=False,
+        description=(
+            "Whether a user who said yes may be offered it again (a top-up, say). By default "
+            "an offer accepted or owned is never offered again."
+        ),
+    )
     follow_up: FollowUp
 
     def texts(self) -> Iterator[tuple[str, str]]:

@@ -10,7 +10,7 @@ from bandit.config import TactfulConfig
 from bandit.decision import Decision, new_decision_id
 from bandit.errors import UnknownOffer
 from bandit.policy import Policy
-from bandit.respect import Dismissal, InMemoryRespectStore, RespectState, RespectStore
+from bandit.respect import Acceptance, Dismissal, InMemoryRespectStore, RespectState, RespectStore
 from bandit.rules import Eligibility, Situation, eligibility
 from features import SessionContext, extract
 
@@ -99,6 +99,12 @@ class Decider:
         if offer_id not in self.catalog:
             raise UnknownOffer(offer_id)
         self.store.record_dismissal(user_key, Dismissal(offer_id, self.clock()))
+
+    def accepted(self, user_key: str, offer_id: str) -> None:
+        """Record a yes: the offer is not offered to this user again unless it is repeatable."""
+        if offer_id not in self.catalog:
+            raise UnknownOffer(offer_id)
+        self.store.record_acceptance(user_key, Acceptance(offer_id, self.clock()))
 
     def set_opted_out(self, user_key: str, opted_out: bool = True) -> None:
         """Opt a user out of all offers (or back in)."""

@@ -10,7 +10,6 @@ from typing import Any, NamedTuple
 from bandit.catalog import NO_OFFER
 from bandit.rules import Removal, RemovalCode
 from features import Features
-from features.frozen import slot_setters
 
 
 def new_decision_id() -> str:
@@ -35,7 +34,7 @@ class Explanation(NamedTuple):
     intents: Mapping[str, float]
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """One decision: the chosen action with its exact probability, and how it came about.
 
@@ -52,38 +51,6 @@ class Decision:
     features: Features = field(repr=False)
     explanation: Explanation = field(repr=False)
 
-    def __init__(
-        self,
-        decision_id: str,
-        chosen: str,
-        probability: float,
-        pmf: Mapping[str, float],
-        explored: bool,
-        policy_version: str,
-        features: Features,
-        explanation: Explanation,
-    ) -> None:
-        # Each field through its slot's own setter (see features.frozen): a decision is
-        # built on every decision point, and the generated __init__ costs half as much again.
-        (
-            set_decision_id,
-            set_chosen,
-            set_probability,
-            set_pmf,
-            set_explored,
-            set_policy_version,
-            set_features,
-            set_explanation,
-        ) = _DECISION_SLOTS
-        set_decision_id(self, decision_id)
-        set_chosen(self, chosen)
-        set_probability(self, probability)
-        set_pmf(self, pmf)
-        set_explored(self, explored)
-        set_policy_version(self, policy_version)
-        set_features(self, features)
-        set_explanation(self, explanation)
-
     @property
     def offer_id(self) -> str | None:
         """The offer to show, or ``None`` for no offer."""
@@ -98,9 +65,6 @@ class Decision:
     def chosen_index(self) -> int:
         """Position of the chosen action among :attr:`actions`."""
         return self.actions.index(self.chosen)
-
-
-_DECISION_SLOTS = slot_setters(Decision)
 
 
 def decision_to_record(decision: Decision) -> dict[str, Any]:

@@ -9,14 +9,14 @@ an HMAC), never by a raw id.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from features import NO_HISTORY, History, SessionContext
-from features.frozen import slot_setters
+from features import NO_HISTORY, History, OfferHistory, SessionContext
 
 if TYPE_CHECKING:
     from bandit.decision import Decision
@@ -25,24 +25,13 @@ if TYPE_CHECKING:
 EXPOSURE_MEMORY = timedelta(days=7)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """An offer chosen for the user: it counts towards caps from the moment it is decided."""
 
     offer_id: str
     session_id: str
     at: datetime
-
-    def __init__(self, offer_id: str, session_id: str, at: datetime) -> None:
-        # Each field through its slot's own setter (see features.frozen): most decisions
-        # record an exposure, and a store keeps them.
-        set_offer_id, set_session_id, set_at = _EXPOSURE_SLOTS
-        set_offer_id(self, offer_id)
-        set_session_id(self, session_id)
-        set_at(self, at)
-
-
-_EXPOSURE_SLOTS = slot_setters(Exposure)
 
 
 @dataclass(frozen=True)
@@ -53,25 +42,33 @@ class Dismissal:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A yes: the user accepted (or bought) an offer."""
+
+    offer_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """How often an offer was chosen for the user over their whole history, and when last."""
+
+    times: int
+    last: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RespectState:
-    """One user's offer history, as the rules need it."""
+    """One user's offer history, as the rules and the features need it."""
 
     opted_out: bool = False
+    #: Offers chosen lately (within :data:`EXPOSURE_MEMORY`): what the caps count.
     exposures: tuple[Exposure, ...] = ()
     dismissals: tuple[Dismissal, ...] = ()
-
-    def __init__(
-        self,
-        opted_out: bool = False,
-        exposures: tuple[Exposure, ...] = (),
-        dismissals: tuple[Dismissal, ...] = (),
-    ) -> None:
-        # Set as Exposure's fields are (a new state follows every exposure).
-        set_opted_out, set_exposures, set_dismissals = _STATE_SLOTS
-        set_opted_out(self, opted_out)
-        set_exposures(self, exposures)
-        set_dismissals(self, dismissals)
+    acceptances: tuple[Acceptance, ...] = ()
+    #: Per offer id, every time it was chosen for the user, however long ago.
+    shown: Mapping[str, Shown] = field(default_factory=dict)
 
     def dismissals_of(self, offer_id: str) -> list[Dismissal]:
         """This offer's dismissals, oldest first."""
@@ -85,24 +82,43 @@ class RespectState:
         """Offers chosen for the user at or after ``since``."""
         return [e for e in self.exposures if e.at >= since]
 
+    @property
+    def accepted(self) -> frozenset[str]:
+        """The offers the user has said yes to."""
+        return frozenset(a.offer_id for a in self.acceptances)
+
     def history(self, session_id: str, now: datetime) -> History:
         """Summarise the state as features (how the user has experienced offers lately)."""
-        if not self.exposures and not self.dismissals:
+        if not (self.exposures or self.dismissals or self.acceptances or self.shown):
             return NO_HISTORY  # most decision points: nothing to summarise
         last_offer = max((e.at for e in self.exposures), default=None)
         last_dismissal = self.last_dismissal()
-        # Built without re-validation: every value is derived here and in range by construction.
-        return History.model_construct(
+        return History(
             seconds_since_last_offer=_seconds(now, last_offer),
             seconds_since_last_dismissal=_seconds(
                 now, last_dismissal.at if last_dismissal else None
             ),
             dismissals=len(self.dismissals),
             offers_this_session=sum(1 for e in self.exposures if e.session_id == session_id),
+            offers=self.offer_histories(now),
         )
 
+    def offer_histories(self, now: datetime) -> dict[str, OfferHistory]:
+        """Each offer the user has any history with: shown, dismissed, accepted, how long ago."""
+        dismissed = Counter(d.offer_id for d in self.dismissals)
+        accepted = self.accepted
+        histories = {}
+        for offer_id in sorted(set(self.shown) | set(dismissed) | accepted):
+            shown = self.shown.get(offer_id)
+            histories[offer_id] = OfferHistory(
+                shown=shown.times if shown else 0,
+                dismissed=dismissed[offer_id],
+                accepted=offer_id in accepted,
+                seconds_since_shown=_seconds(now, shown.last) if shown else None,
+            )
+        return histories
 
-_STATE_SLOTS = slot_setters(RespectState)
+
 _EMPTY = RespectState()
 
 
@@ -151,6 +167,10 @@ class RespectStore(Protocol):
 
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
         """Remember a "Not now"; it starts the cooldowns."""
+        ...
+
+    def record_acceptance(self, user_key: str, acceptance: Acceptance) -> None:
+        """Remember a yes: the offer is not offered again unless it is repeatable."""
         ...
 
     def set_opted_out(self, user_key: str, opted_out: bool) -> None:
@@ -210,11 +230,20 @@ class InMemoryRespectStore:
 
     def _record_exposure(self, user_key: str, exposure: Exposure) -> None:
         state = self._states.get(user_key, _EMPTY)
-        kept = state.exposures
-        if kept:  # most users have none yet: nothing to forget
-            horizon = exposure.at - EXPOSURE_MEMORY
-            kept = tuple(e for e in kept if e.at >= horizon)
-        self._states[user_key] = RespectState(state.opted_out, (*kept, exposure), state.dismissals)
+        horizon = exposure.at - EXPOSURE_MEMORY
+        kept = tuple(e for e in state.exposures if e.at >= horizon)
+        before = state.shown.get(exposure.offer_id)
+        shown = {
+            **state.shown,
+            exposure.offer_id: Shown((before.times if before else 0) + 1, exposure.at),
+        }
+        self._states[user_key] = replace(state, exposures=(*kept, exposure), shown=shown)
+
+    def record_acceptance(self, user_key: str, acceptance: Acceptance) -> None:
+        """Remember a yes (kept for good: the offer is not offered again)."""
+        with self._lock:
+            state = self._states[user_key]
+            self._states[user_key] = replace(state, acceptances=(*state.acceptances, acceptance))
 
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
         """Remember a "Not now" (kept for good: it decides when an offer retires)."""

@@ -9,17 +9,16 @@ actually eligible. "No offer" is never removed.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from types import MappingProxyType
+from functools import cached_property
 from typing import NamedTuple
 
 from bandit.catalog import NO_OFFER, Ambition, Catalog, Offer
 from bandit.config import RespectRules, relevance_bar
 from bandit.respect import RespectState
-from features import Features, Moment, SessionContext, adjacency, is_completion
+from features import Features, SessionContext, adjacency, is_completion
 
 
 class RemovalCode(StrEnum):
@@ -28,6 +27,8 @@ class RemovalCode(StrEnum):
     OPTED_OUT = "opted_out"
     NOT_RENDERABLE = "not_renderable"
     WRONG_PLACEMENT = "wrong_placement"
+    ALREADY_OWNED = "already_owned"
+    ALREADY_ACCEPTED = "already_accepted"
     RETIRED = "retired"
     OFFER_COOLDOWN = "offer_cooldown"
     GLOBAL_COOLDOWN = "global_cooldown"
@@ -41,38 +42,35 @@ class RemovalCode(StrEnum):
 
 
 class Removal(NamedTuple):
-    """An offer the rules removed, with a code for machines and a reason for people.
-
-    A named tuple rather than a dataclass: several are built on every decision.
-    """
+    """An offer the rules removed, with a code for machines and a reason for people."""
 
     offer_id: str
     code: RemovalCode
     reason: str
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Eligibility:
     """The outcome of the rules: what the policy may choose from, and what it may not."""
 
     eligible: tuple[str, ...]
     removed: tuple[Removal, ...] = ()
 
-    def __init__(self, eligible: tuple[str, ...], removed: tuple[Removal, ...] = ()) -> None:
-        if not eligible or eligible[0] != NO_OFFER:
+    def __post_init__(self) -> None:
+        if not self.eligible or self.eligible[0] != NO_OFFER:
             raise ValueError(f"{NO_OFFER!r} must be the first eligible action")
-        # Frozen: set in one step, not by object.__setattr__ per field (one is built on
-        # every decision, and lives only as long as it).
-        self.__dict__.update(eligible=eligible, removed=removed)
 
 
-@dataclass(frozen=True, init=False)
+_DAY, _WEEK = timedelta(days=1), timedelta(days=7)
+
+
+@dataclass(frozen=True)
 class Situation:
     """Everything a rule may look at besides the offer itself.
 
     The summaries of the user's state (what was shown this session, counts per day and
-    week, dismissals per offer) are derived once per decision and shared by every
-    offer's check, so the rules cost one pass over the state, not one per offer.
+    week, dismissals per offer) are derived once per decision, when a rule first reads
+    them, and shared by every offer's check.
     """
 
     context: SessionContext
@@ -84,140 +82,86 @@ class Situation:
     catalog: Catalog
     renderable: Collection[str] | None = None
 
-    #: Derived from ``state`` once, in one pass, when the situation is built.
-    shown_this_session: frozenset[str] = field(init=False, repr=False, compare=False)
-    offers_this_session: int = field(init=False, repr=False, compare=False)
-    offers_last_day: int = field(init=False, repr=False, compare=False)
-    offers_last_week: int = field(init=False, repr=False, compare=False)
-    #: Each dismissed offer's "Not now" times, oldest first.
-    dismissal_times: Mapping[str, tuple[datetime, ...]] = field(
-        init=False, repr=False, compare=False
-    )
-    #: The end of the global quiet time after the latest "Not now", if any.
-    quiet_until: datetime | None = field(init=False, repr=False, compare=False)
-    #: What the rules need of each offer that depends only on the catalog and the bars.
-    offers: Mapping[str, OfferFacts] = field(init=False, repr=False, compare=False)
-
-    def __init__(
-        self,
-        context: SessionContext,
-        features: Features,
-        state: RespectState,
-        session_id: str,
-        now: datetime,
-        rules: RespectRules,
-        catalog: Catalog,
-        renderable: Collection[str] | None = None,
-    ) -> None:
-        # Frozen: every field goes straight into the instance dict, set once, here. One
-        # step for all of them rather than the generated __init__'s object.__setattr__
-        # per field: a situation is built on every decision.
-        derived = self.__dict__
-        derived.update(
-            context=context,
-            features=features,
-            state=state,
-            session_id=session_id,
-            now=now,
-            rules=rules,
-            catalog=catalog,
-            renderable=renderable,
-            offers=offer_facts(catalog, tuple(rules.relevance_bars)),
+    @cached_property
+    def shown_this_session(self) -> frozenset[str]:
+        """Offers chosen for the user in this session."""
+        return frozenset(
+            e.offer_id for e in self.state.exposures if e.session_id == self.session_id
         )
-        if not state.exposures and not state.dismissals:
-            derived.update(_NOTHING_YET)
-            return
-        shown: set[str] = set()
-        in_session = last_day = last_week = 0
-        day_ago, week_ago = now - _DAY, now - _WEEK
-        for exposure in state.exposures:
-            if exposure.session_id == session_id:
-                shown.add(exposure.offer_id)
-                in_session += 1
-            last_day += exposure.at >= day_ago
-            last_week += exposure.at >= week_ago
+
+    @cached_property
+    def offers_this_session(self) -> int:
+        """How many offers were chosen for the user in this session."""
+        return sum(1 for e in self.state.exposures if e.session_id == self.session_id)
+
+    @cached_property
+    def offers_last_day(self) -> int:
+        """Offers chosen for the user in the last 24 hours."""
+        return len(self.state.exposures_since(self.now - _DAY))
+
+    @cached_property
+    def offers_last_week(self) -> int:
+        """Offers chosen for the user in the last 7 days."""
+        return len(self.state.exposures_since(self.now - _WEEK))
+
+    @cached_property
+    def dismissal_times(self) -> Mapping[str, tuple[datetime, ...]]:
+        """Each dismissed offer's "Not now" times, oldest first."""
         times: dict[str, list[datetime]] = {}
-        for dismissal in state.dismissals:
+        for dismissal in self.state.dismissals:
             times.setdefault(dismissal.offer_id, []).append(dismissal.at)
-        latest = max((at for at_list in times.values() for at in at_list), default=None)
-        derived.update(
-            shown_this_session=frozenset(shown),
-            offers_this_session=in_session,
-            offers_last_day=last_day,
-            offers_last_week=last_week,
-            dismissal_times={offer: tuple(sorted(at)) for offer, at in times.items()},
-            quiet_until=None if latest is None else latest + rules.global_cooldown,
-        )
+        return {offer: tuple(sorted(at)) for offer, at in times.items()}
+
+    @cached_property
+    def quiet_until(self) -> datetime | None:
+        """The end of the global quiet time after the latest "Not now", if any."""
+        latest = self.state.last_dismissal()
+        return None if latest is None else latest.at + self.rules.global_cooldown
+
+    @cached_property
+    def accepted(self) -> frozenset[str]:
+        """Offers the user has said yes to."""
+        return self.state.accepted
 
 
-class OfferFacts(NamedTuple):
-    """What the rules read of one offer on every decision, worked out once per catalog."""
-
-    level: int
-    #: The relevance bar its format must meet.
-    bar: float
-    #: The end of its "below the bar" reason, which only the adjacency score varies.
-    below_bar: str
-    #: Its verdict when it would interrupt focus-heavy work.
-    interrupts_focus: tuple[RemovalCode, str]
+Verdict = tuple[RemovalCode, str] | None
+Rule = Callable[[Offer, Situation], Verdict]
 
 
-@lru_cache(maxsize=16)
-def offer_facts(catalog: Catalog, bars: tuple[float, ...]) -> Mapping[str, OfferFacts]:
-    """Each offer's level and relevance bar under these bars (a catalog never changes)."""
-    facts = {}
-    for offer in catalog:
-        level = catalog.level(offer)
-        bar = relevance_bar(bars, level)
-        facts[offer.id] = OfferFacts(
-            level,
-            bar,
-            f" is below the {offer.format!r} bar of {bar:.2f}",
-            (
-                RemovalCode.INTERRUPTS_FOCUS,
-                f"format {offer.format!r} (level {level}) would interrupt focus-heavy work",
-            ),
-        )
-    return MappingProxyType(facts)
-
-
-_DAY, _WEEK = timedelta(days=1), timedelta(days=7)
-#: The derived summaries of a user with no offers and no dismissals (most decision points).
-_NOTHING_YET: dict[str, object] = {
-    "shown_this_session": frozenset(),
-    "offers_this_session": 0,
-    "offers_last_day": 0,
-    "offers_last_week": 0,
-    "dismissal_times": MappingProxyType({}),
-    "quiet_until": None,
-}
-
-
-Rule = Callable[[Offer, Situation], tuple[RemovalCode, str] | None]
-
-
-def opted_out(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def opted_out(offer: Offer, m: Situation) -> Verdict:
     """An opted-out user gets no offers at all until they opt back in."""
     if m.state.opted_out:
         return RemovalCode.OPTED_OUT, "the user opted out of offers"
     return None
 
 
-def not_renderable(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def not_renderable(offer: Offer, m: Situation) -> Verdict:
     """The client said it cannot render this offer here."""
     if m.renderable is not None and offer.id not in m.renderable:
         return RemovalCode.NOT_RENDERABLE, "the client cannot render this offer here"
     return None
 
 
-def wrong_placement(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def wrong_placement(offer: Offer, m: Situation) -> Verdict:
     """Offers that name placements appear only there."""
     if offer.placements and m.context.placement not in offer.placements:
         return RemovalCode.WRONG_PLACEMENT, f"not offered at placement {m.context.placement!r}"
     return None
 
 
-def cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def already_has(offer: Offer, m: Situation) -> Verdict:
+    """Never sell people what they have: an offer the account owns, or the user already said
+    yes to, is not offered again unless the catalog marks it repeatable."""
+    if offer.repeatable:
+        return None
+    if offer.id in m.context.account.add_ons:
+        return RemovalCode.ALREADY_OWNED, "the account already has it"
+    if offer.id in m.accepted:
+        return RemovalCode.ALREADY_ACCEPTED, "the user already said yes to it"
+    return None
+
+
+def cooldown(offer: Offer, m: Situation) -> Verdict:
     """After "Not now" an offer rests, longer each time, and retires after N dismissals."""
     dismissed = m.dismissal_times.get(offer.id)
     if not dismissed:
@@ -230,7 +174,7 @@ def cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     return None
 
 
-def global_cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def global_cooldown(offer: Offer, m: Situation) -> Verdict:
     """After any "Not now", every offer waits a while."""
     until = m.quiet_until
     if until is not None and m.now < until:
@@ -241,14 +185,14 @@ def global_cooldown(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | Non
     return None
 
 
-def repeat_in_session(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def repeat_in_session(offer: Offer, m: Situation) -> Verdict:
     """Never the same offer twice in a session."""
     if offer.id in m.shown_this_session:
         return RemovalCode.REPEAT_IN_SESSION, "already offered in this session"
     return None
 
 
-def caps(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def caps(offer: Offer, m: Situation) -> Verdict:
     """Frequency caps per session, day and week."""
     if m.offers_this_session >= m.rules.max_per_session:
         return RemovalCode.SESSION_CAP, f"session cap of {m.rules.max_per_session} reached"
@@ -259,43 +203,37 @@ def caps(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
     return None
 
 
-def focus(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def focus(offer: Offer, m: Situation) -> Verdict:
     """No interruptive format while the user is in focus-heavy work."""
-    if not m.context.activity.focus_heavy:
-        return None
-    facts = m.offers[offer.id]
-    if facts.level > m.rules.focus_max_level:
-        return facts.interrupts_focus
+    level = m.catalog.level(offer)
+    if m.context.activity.focus_heavy and level > m.rules.focus_max_level:
+        return (
+            RemovalCode.INTERRUPTS_FOCUS,
+            f"format {offer.format!r} (level {level}) would interrupt focus-heavy work",
+        )
     return None
 
 
-def big_ask(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def big_ask(offer: Offer, m: Situation) -> Verdict:
     """A plan change is asked only at a completion or success moment."""
-    if offer.ambition is _PLAN_CHANGE and not is_completion(m.features.moment):
-        return _BIG_ASK_VERDICTS[m.features.moment]
+    if offer.ambition is Ambition.PLAN_CHANGE and not is_completion(m.features.moment):
+        return (
+            RemovalCode.BIG_ASK_MID_TASK,
+            f"plan changes wait for a completion moment (now: {m.features.moment.value})",
+        )
     return None
 
 
-_PLAN_CHANGE = Ambition.PLAN_CHANGE  # bound once: Python 3.11 looks enum members up each time
-_BIG_ASK_VERDICTS = {
-    moment: (
-        RemovalCode.BIG_ASK_MID_TASK,
-        f"plan changes wait for a completion moment (now: {moment.value})",
-    )
-    for moment in Moment
-}
-
-
-def relevance(offer: Offer, m: Situation) -> tuple[RemovalCode, str] | None:
+def relevance(offer: Offer, m: Situation) -> Verdict:
     """The more interruptive the format, the more relevant the offer must be right now."""
     score = adjacency(offer.intents, m.features.intents)
-    facts = m.offers[offer.id]
-    if score < facts.bar:
-        return _BELOW_BAR, f"intent adjacency {score:.2f}{facts.below_bar}"
+    bar = relevance_bar(m.rules.relevance_bars, m.catalog.level(offer))
+    if score < bar:
+        return (
+            RemovalCode.BELOW_RELEVANCE_BAR,
+            f"intent adjacency {score:.2f} is below the {offer.format!r} bar of {bar:.2f}",
+        )
     return None
-
-
-_BELOW_BAR = RemovalCode.BELOW_RELEVANCE_BAR
 
 
 #: Applied in this order; an offer's reason is the first rule it fails.
@@ -303,6 +241,7 @@ RULES: tuple[Rule, ...] = (
     opted_out,
     not_renderable,
     wrong_placement,
+    already_has,
     cooldown,
     global_cooldown,
     repeat_in_session,
@@ -311,102 +250,25 @@ RULES: tuple[Rule, ...] = (
     big_ask,
     relevance,
 )
-#: Rules whose verdict is the same for every offer: asked once per situation, not per offer.
-SITUATION_WIDE: frozenset[Rule] = frozenset({opted_out, global_cooldown, caps})
 
 
-def guards(m: Situation) -> tuple[bool, ...]:
-    """Whether each rule of :data:`GUARDED` can remove any offer at all here.
-
-    A rule whose guard is false passes every offer, so it is not asked offer by offer
-    (that is most rules on most decision points: nothing rendered-only, dismissed or
-    shown yet). One call answers for all of them: asked one by one, the guards cost
-    more than the rule calls they spare.
-    """
-    return (
-        m.renderable is not None,
-        m.catalog.names_placements,
-        bool(m.dismissal_times),
-        bool(m.shown_this_session),
-        m.context.activity.focus_heavy,
-        not is_completion(m.features.moment),
-    )
-
-
-#: The per-offer rules that have a guard, in the order of :func:`guards`' flags. Relevance
-#: has none: an offer can always fall below its bar.
-GUARDED: tuple[Rule, ...] = (
-    not_renderable,
-    wrong_placement,
-    cooldown,
-    repeat_in_session,
-    focus,
-    big_ask,
-)
-
-
-def _guard(at: int) -> Callable[[Situation], bool]:
-    """One flag of :func:`guards` as a guard of its own."""
-    return lambda m: guards(m)[at]
-
-
-#: Each per-offer rule's guard on its own. ``tests/bandit/test_invariants.py`` checks each
-#: against its rule.
-CAN_REMOVE: dict[Rule, Callable[[Situation], bool]] = {
-    **{rule: _guard(at) for at, rule in enumerate(GUARDED)},
-    relevance: lambda m: True,
-}
-#: The rules to ask offer by offer, by cut (see :func:`eligibility`) and guard flags.
-_ASKED: dict[tuple[int, tuple[bool, ...]], tuple[Rule, ...]] = {}
-
-
-def _asked(cut: int, flags: tuple[bool, ...]) -> tuple[Rule, ...]:
-    """The per-offer rules among the first ``cut`` of :data:`RULES` whose guard is up."""
-    rules = _ASKED.get((cut, flags))
-    if rules is None:
-        up = {rule for rule, flag in zip(GUARDED, flags, strict=True) if flag} | {relevance}
-        rules = _ASKED[cut, flags] = tuple(rule for rule in RULES[:cut] if rule in up)
-    return rules
-
-
-#: The situation-wide rules with their places in :data:`RULES`, in order.
-_SITUATION_WIDE_AT = tuple((at, rule) for at, rule in enumerate(RULES) if rule in SITUATION_WIDE)
-
-
-def _first_situation_wide(
-    offer: Offer, situation: Situation
-) -> tuple[int, tuple[RemovalCode, str] | None]:
-    """Where in :data:`RULES` the first failing situation-wide rule sits, and its verdict."""
-    for position, rule in _SITUATION_WIDE_AT:
-        if (verdict := rule(offer, situation)) is not None:
-            return position, verdict
-    return len(RULES), None
+def verdict(offer: Offer, situation: Situation) -> Verdict:
+    """The first rule this offer fails, if any."""
+    for rule in RULES:
+        found = rule(offer, situation)
+        if found is not None:
+            return found
+    return None
 
 
 def eligibility(situation: Situation) -> Eligibility:
-    """Split the catalog into eligible offers and removals; "no offer" always stays.
-
-    Same answer as asking every rule of every offer in order, with the situation-wide
-    rules asked once (an offer that passes every per-offer rule before the first failing
-    situation-wide rule gets that rule's verdict) and the per-offer rules that cannot
-    remove anything here (:data:`CAN_REMOVE`) not asked.
-    """
+    """Split the catalog into eligible offers and removals; "no offer" always stays."""
     eligible = [NO_OFFER]
     removed: list[Removal] = []
-    offers = situation.catalog.offers.values()
-    if not offers:
-        return Eligibility((NO_OFFER,))
-    cut, shared = _first_situation_wide(next(iter(offers)), situation)
-    rules = _asked(cut, guards(situation))
-    for offer in offers:
-        for rule in rules:
-            verdict = rule(offer, situation)
-            if verdict is not None:
-                removed.append(Removal(offer.id, *verdict))
-                break
+    for offer in situation.catalog:
+        found = verdict(offer, situation)
+        if found is None:
+            eligible.append(offer.id)
         else:
-            if shared is None:
-                eligible.append(offer.id)
-            else:
-                removed.append(Removal(offer.id, *shared))
+            removed.append(Removal(offer.id, *found))
     return Eligibility(tuple(eligible), tuple(removed))

@@ -27,10 +27,10 @@ from bandit.catalog import Catalog, Offer
 from bandit.config import PolicySettings
 from bandit.decision import Decision
 from bandit.policy import Policy, Weights
-from features import Features, Moment, SharedNamespace
+from features import Features, Moment, Namespace, SharedNamespace
 from features.extract import (
     ContextNamespaces,
-    account_values,
+    account_namespace,
     activity_namespace,
     client_namespace,
     history_namespace,
@@ -53,6 +53,8 @@ NAMESPACE_LETTERS: Mapping[str, str] = {
     "client": "C",
 }
 OFFER_LETTER = "O"
+#: The namespace of the user's experience of an offer, on that offer's action line.
+EXPERIENCE_LETTER = "E"
 _UNSAFE = re.compile(r"[\s:|]")
 #: The pmf (and score) of a decision with one eligible action: VW is not asked.
 _CERTAIN = (1.0,)
@@ -126,13 +128,12 @@ def _render_from_context(source: ContextNamespaces) -> str:
     the generic rendering for any context and history.
     """
     context = source.context
-    plan, seats, tenure = account_values(context.account)
     segments = (
         "shared",
         _remembered("moment", moment_namespace(source.moment)),
         _segment("intent", source.intents),
         _remembered("activity", activity_namespace(context.activity)),
-        f"|A {_name(plan)}{_token(' seats', seats)}{_token(' tenure', tenure)}",
+        _segment("account", account_namespace(context.account)),
         _remembered("placement", placement_namespace(context.placement)),
         _remembered("client", client_namespace(context)),
         _remembered("history", history_namespace(source.history)),
@@ -174,6 +175,23 @@ def offer_line(offer: Offer | None, offer_id: str, level: int | None = None) -> 
         f"|{OFFER_LETTER} id={_name(offer.id)} format={_name(offer.format)} level={level} "
         f"ambition={offer.ambition.value} {intents}"
     )
+
+
+def experience_segment(features: Features, offer_id: str) -> str:
+    """`` |E shown:0.69 ...``: this user's experience of the offer, or nothing if none."""
+    values = features.offers.get(offer_id)
+    if not values:
+        return ""
+    body = " ".join(
+        _name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}" for k, v in sorted(values.items()) if v
+    )
+    return f" |{EXPERIENCE_LETTER} {body}" if body else ""
+
+
+def _experienced(features: Features, actions: tuple[str, ...]) -> bool:
+    """Whether any of these actions carries the user's experience (most decisions: none)."""
+    offers = features.offers
+    return bool(offers) and any(action in offers for action in actions)
 
 
 def vw_arguments(settings: PolicySettings, cost_range: tuple[float, float]) -> str:
@@ -292,7 +310,13 @@ class VWPolicy(Policy):
         label: tuple[int, float, float] | None = None,
     ) -> list[str]:
         """The multi-line VW example; ``label`` is (chosen index, cost, probability)."""
-        lines = [shared_line(features), *(self._action_line(action) for action in actions)]
+        lines = [
+            shared_line(features),
+            *(
+                self._action_line(action) + experience_segment(features, action)
+                for action in actions
+            ),
+        ]
         if label is not None:
             chosen, cost, probability = label
             lines[chosen + 1] = f"0:{_value(cost)}:{_value(probability)} {lines[chosen + 1]}"
@@ -305,6 +329,8 @@ class VWPolicy(Policy):
         label: tuple[int, float, float] | None = None,
     ) -> str:
         """:meth:`examples` as one newline-joined string: what VW parses, built in few steps."""
+        if _experienced(features, actions):
+            return "\n".join(self.examples(features, actions, label))
         if label is None:
             return f"{shared_line(features)}\n{self._action_block(actions)}"
         chosen, cost, probability = label
@@ -323,6 +349,9 @@ class VWPolicy(Policy):
         self._fresh()
         cached = self._labelled
         for features, actions, (chosen, cost, probability) in examples:
+            if _experienced(features, actions):
+                yield self.example_text(features, actions, (chosen, cost, probability))
+                continue
             shared = features.renderings.get(SHARED_LINE_FORMAT) or shared_line(features)
             parts = cached.get((actions, chosen)) or self._labelled_block(actions, chosen)
             before, line, after = parts
@@ -347,7 +376,10 @@ class VWPolicy(Policy):
         if len(actions) == 1:
             shared_line(features)  # not needed to decide, but logged: the learner reads it
             return _CERTAIN, _CERTAIN
-        pmf = self._predict(shared_line(features), actions)
+        if _experienced(features, actions):
+            pmf = self._native(self.example_text(features, actions), learn=False)
+        else:
+            pmf = self._predict(shared_line(features), actions)
         if self.settings.exploration == "regcb":
             # RegCB-Opt marks every action tied at the optimistic bound with 1: split evenly.
             total = math.fsum(pmf)
@@ -509,12 +541,16 @@ def text_namespaces(line: str) -> dict[str, dict[str, float]]:
     return namespaces
 
 
-def _action_namespaces(catalog: Catalog | None, offer_id: str) -> dict[str, dict[str, float]]:
-    """One action's features, described by the catalog exactly as ``VWPolicy`` describes it."""
+def _action_namespaces(
+    catalog: Catalog | None, offer_id: str, features: Features
+) -> dict[str, dict[str, float]]:
+    """One action's features, exactly as ``VWPolicy`` describes it: the catalog's view of
+    the offer, and the user's experience of it."""
+    experience = experience_segment(features, offer_id)
     if catalog is not None and offer_id in catalog:
         offer = catalog[offer_id]
-        return text_namespaces(offer_line(offer, offer_id, catalog.level(offer)))
-    return text_namespaces(offer_line(None, offer_id))
+        return text_namespaces(offer_line(offer, offer_id, catalog.level(offer)) + experience)
+    return text_namespaces(offer_line(None, offer_id) + experience)
 
 
 def _rounded(value: float) -> float:
@@ -555,7 +591,9 @@ def dsjson_record(
     if timestamp is not None:
         record["Timestamp"] = _timestamp(timestamp)
     shared: dict[str, Any] = dict(text_namespaces(shared_line(decision.features)))
-    shared["_multi"] = [_action_namespaces(catalog, action) for action in actions]
+    shared["_multi"] = [
+        _action_namespaces(catalog, action, decision.features) for action in actions
+    ]
     record.update(
         {
             "Version": DSJSON_VERSION,
@@ -678,7 +716,9 @@ def _json_features(value: Any, where: str) -> dict[str, float]:
     return {name: _json_number(v, f"'{where}.{name}'") for name, v in namespace.items()}
 
 
-def _shared_features(context: Mapping[str, Any]) -> Features:
+def _shared_features(
+    context: Mapping[str, Any], offers: Mapping[str, Mapping[str, float]]
+) -> Features:
     """The shared namespaces of ``c`` as :class:`Features`, inverting :func:`shared_line`.
 
     Letters map back through :data:`NAMESPACE_LETTERS` (``C`` to ``client``: an
@@ -715,19 +755,22 @@ def _shared_features(context: Mapping[str, Any]) -> Features:
         namespaces=MappingProxyType(
             {ns: MappingProxyType(values) for ns, values in namespaces.items()}
         ),
+        offers={offer: Namespace(values) for offer, values in offers.items()},
     )
 
 
-def _logged_actions(multi: Any) -> tuple[str, ...]:
-    """Action ids in logged order, each from the ``id=...`` feature of its offer namespace."""
+def _logged_actions(multi: Any) -> tuple[tuple[str, ...], dict[str, dict[str, float]]]:
+    """Action ids in logged order, each from the ``id=...`` feature of its offer namespace,
+    and the user's experience of each action that carries one (its ``E`` namespace)."""
     if not isinstance(multi, list) or not multi:
         raise ValueError("'c._multi' must be a non-empty list of actions")
     actions: list[str] = []
+    experiences: dict[str, dict[str, float]] = {}
     for position, action in enumerate(multi):
         where = f"c._multi[{position}]"
+        described = _json_object(action, f"'{where}'")
         offer = _json_object(
-            _member(_json_object(action, f"'{where}'"), OFFER_LETTER, f"{where}."),
-            f"'{where}.{OFFER_LETTER}'",
+            _member(described, OFFER_LETTER, f"{where}."), f"'{where}.{OFFER_LETTER}'"
         )
         ids = [name.removeprefix(_ID_PREFIX) for name in offer if name.startswith(_ID_PREFIX)]
         if len(ids) != 1 or not ids[0]:
@@ -735,7 +778,11 @@ def _logged_actions(multi: Any) -> tuple[str, ...]:
         if ids[0] in actions:
             raise ValueError(f"'{where}': action {ids[0]!r} is listed twice")
         actions.append(ids[0])
-    return tuple(actions)
+        if EXPERIENCE_LETTER in described:
+            experiences[ids[0]] = _json_features(
+                described[EXPERIENCE_LETTER], f"{where}.{EXPERIENCE_LETTER}"
+            )
+    return tuple(actions), experiences
 
 
 def _logged_pmf(ranking: Any, probabilities: Any, n_actions: int) -> tuple[float, ...]:
@@ -788,7 +835,7 @@ def parse_dsjson_line(line: str) -> ParsedDsjson:
     if not isinstance(decision_id, str) or not decision_id:
         raise ValueError(f"'EventId' must be a non-empty string, not {decision_id!r}")
     context = _json_object(_member(record, "c"), "'c'")
-    actions = _logged_actions(_member(context, "_multi", "c."))
+    actions, experiences = _logged_actions(_member(context, "_multi", "c."))
     ranking = _member(record, "a")
     pmf = _logged_pmf(ranking, _member(record, "p"), len(actions))
     chosen = ranking[0] - 1
@@ -825,5 +872,5 @@ def parse_dsjson_line(line: str) -> ParsedDsjson:
         reward=reward,
         skip_learn=skip,
         policy_version=policy_version,
-        features=_shared_features(context),
+        features=_shared_features(context, experiences),
     )

@@ -5,12 +5,13 @@ from features.context import (
     Account,
     Activity,
     History,
+    OfferHistory,
     SessionContext,
     Signal,
     SignalKind,
     TaskStage,
 )
-from features.extract import Features, extract
+from features.extract import Features, extract, offer_features
 from features.intents import adjacency, intents_of
 from features.moment import Moment, is_completion, moment_of
 from features.namespace import Namespace, SharedNamespace
@@ -24,6 +25,7 @@ __all__ = [
     "History",
     "Moment",
     "Namespace",
+    "OfferHistory",
     "SessionContext",
     "SharedNamespace",
     "Signal",
@@ -34,6 +36,7 @@ __all__ = [
     "intents_of",
     "is_completion",
     "moment_of",
+    "offer_features",
     "to_matrix",
     "to_vector",
 ]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_SIGNALS = 64
 MAX_CLIENT_FEATURES = 64
+MAX_ADD_ONS = 64
 
 #: Client feature names that would smuggle an identity into the features.
 IDENTIFYING = re.compile(
@@ -80,6 +81,20 @@ class Account(_Strict):
     plan: Name = "free"
     seats: int = Field(default=1, ge=0, le=1_000_000)
     tenure_days: float = Field(default=0.0, ge=0.0, le=36500.0)
+    add_ons: tuple[Name, ...] = Field(
+        default=(),
+        max_length=MAX_ADD_ONS,
+        description=(
+            "Offer ids the account already has (bought add-ons, the current plan). "
+            "An offer the account has is never offered again unless it is repeatable."
+        ),
+    )
+
+    @field_validator("add_ons")
+    @classmethod
+    def _sorted(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """One spelling per set of add-ons, so equal accounts log equal contexts."""
+        return tuple(sorted(set(value)))
 
 
 class SessionContext(_Strict):
@@ -121,6 +136,20 @@ class SessionContext(_Strict):
         return value
 
 
+class OfferHistory(_Strict):
+    """This user's experience of one offer, from tactful's own log.
+
+    What lets a policy learn "not again" and "not to someone who said yes already":
+    acceptance of an offer wears down each time it is shown, and a "Not now" says more
+    than any context.
+    """
+
+    shown: int = Field(default=0, ge=0, description="Times the offer was chosen for the user.")
+    dismissed: int = Field(default=0, ge=0, description="Times the user said 'Not now' to it.")
+    accepted: bool = Field(default=False, description="Whether the user accepted or bought it.")
+    seconds_since_shown: float | None = Field(default=None, ge=0.0)
+
+
 class History(_Strict):
     """What tactful itself remembers about past offers to this user.
 
@@ -132,6 +161,8 @@ class History(_Strict):
     seconds_since_last_dismissal: float | None = Field(default=None, ge=0.0)
     dismissals: int = Field(default=0, ge=0)
     offers_this_session: int = Field(default=0, ge=0)
+    #: Per offer id, for the offers the user has any history with.
+    offers: dict[str, OfferHistory] = Field(default_factory=dict)
 
 
 #: A user with no offers and no dismissals yet: most decision points. Frozen, so shared.

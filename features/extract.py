@@ -7,8 +7,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from features.context import NO_HISTORY, Account, Activity, History, SessionContext, TaskStage
-from features.frozen import slot_setters
+from features.context import (
+    NO_HISTORY,
+    Account,
+    Activity,
+    History,
+    OfferHistory,
+    SessionContext,
+    TaskStage,
+)
 from features.intents import intents_of
 from features.moment import Moment, moment_of
 from features.namespace import Namespace, SharedNamespace
@@ -26,7 +33,7 @@ def _frozen(namespaces: Mapping[str, Mapping[str, float]]) -> Namespaces:
     )
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Features:
     """Named features of one decision point, grouped by namespace.
 
@@ -38,27 +45,16 @@ class Features:
     moment: Moment
     intents: Mapping[str, float]
     namespaces: Namespaces = field(repr=False)
+    #: Per offer id, this user's experience of that offer (see :func:`offer_features`):
+    #: features of an action, not of the context. Offers the user has no history with
+    #: are left out.
+    offers: Mapping[str, Namespace] = field(default_factory=dict, repr=False)
     #: Encodings of these features made by a policy (VW's text line, say), keyed by the
     #: encoder and its format version. A policy fills it the first time it encodes the
     #: features; it is stored with the logged decision, so the online learner and offline
     #: training reuse the exact text the policy read instead of encoding every row again.
     #: A cache of what ``namespaces`` already says: not part of equality.
     renderings: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-
-    def __init__(
-        self,
-        moment: Moment,
-        intents: Mapping[str, float],
-        namespaces: Namespaces,
-        renderings: dict[str, str] | None = None,
-    ) -> None:
-        # Each field through its slot's own setter (see features.frozen): features are
-        # built per decision, and kept, and read, for every logged row.
-        set_moment, set_intents, set_namespaces, set_renderings = _FEATURES_SLOTS
-        set_moment(self, moment)
-        set_intents(self, intents)
-        set_namespaces(self, namespaces)
-        set_renderings(self, {} if renderings is None else renderings)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, stored with each logged decision for replay and training."""
@@ -67,6 +63,8 @@ class Features:
             "intents": dict(self.intents),
             "namespaces": {ns: dict(values) for ns, values in self.namespaces.items()},
         }
+        if self.offers:
+            data["offers"] = {offer: dict(values) for offer, values in self.offers.items()}
         if self.renderings:
             data["renderings"] = dict(self.renderings)
         return data
@@ -77,8 +75,11 @@ class Features:
         intents = data["intents"]
         namespaces = data["namespaces"]
         renderings = data.get("renderings", {})
+        offers = data.get("offers", {})
         if not isinstance(intents, Mapping) or not isinstance(namespaces, Mapping):
             raise TypeError("features need 'intents' and 'namespaces' mappings")
+        if not isinstance(offers, Mapping):
+            raise TypeError("feature 'offers' must map offer ids to features")
         if not isinstance(renderings, Mapping) or not all(
             isinstance(v, str) for v in renderings.values()
         ):
@@ -92,11 +93,12 @@ class Features:
                     for ns, vals in namespaces.items()
                 }
             ),
+            offers={
+                str(offer): Namespace({str(k): float(v) for k, v in vals.items()})
+                for offer, vals in offers.items()
+            },
             renderings={str(k): v for k, v in renderings.items()},
         )
-
-
-_FEATURES_SLOTS = slot_setters(Features)
 
 
 def _log_seconds(seconds: float | None) -> float:
@@ -134,27 +136,41 @@ def context_features(
     """
     moment = moment or moment_of(context)
     intents = intents if intents is not None else intents_of(context)
-    plan, seats, tenure = account_values(context.account)
     return {
         "moment": moment_namespace(moment),
         "intent": intents if isinstance(intents, Namespace) else Namespace(intents),
         "activity": activity_namespace(context.activity),
-        "account": Namespace({plan: 1.0, "seats": seats, "tenure": tenure}),
+        "account": account_namespace(context.account),
         "placement": placement_namespace(context.placement),
         "client": client_namespace(context),
     }
 
 
-def account_values(account: Account) -> tuple[str, float, float]:
-    """The account namespace: the plan's one-hot name, then seats and tenure, log-compressed.
+def account_namespace(account: Account) -> Namespace:
+    """The plan and each add-on the account has, one-hot; seats and tenure, log-compressed.
 
-    In that order, which is also the names' sorted order.
+    The add-ons are how a product tells the policy what the user already owns.
     """
-    return (
-        f"plan={account.plan}",
-        math.log1p(account.seats),
-        math.log1p(account.tenure_days),
-    )
+    values = {f"plan={account.plan}": 1.0, "seats": math.log1p(account.seats)}
+    values["tenure"] = math.log1p(account.tenure_days)
+    values.update((f"addon={add_on}", 1.0) for add_on in account.add_ons)
+    return Namespace(values)
+
+
+def offer_features(history: OfferHistory) -> Namespace:
+    """One offer's experience as features of its action: "not again", "not to a yes".
+
+    Counts are capped and log-compressed, so the third showing differs from the first
+    more than the thirtieth from the twentieth.
+    """
+    values = {
+        "shown": math.log1p(min(history.shown, 50)),
+        "dismissed": float(min(history.dismissed, 10)),
+        "since_shown": _log_seconds(history.seconds_since_shown),
+    }
+    if history.accepted:
+        values["accepted"] = 1.0
+    return Namespace(values)
 
 
 def client_namespace(context: SessionContext) -> Namespace:
@@ -257,5 +273,7 @@ def extract(context: SessionContext, history: History | None = None) -> Features
     """Turn a decision point into features; the single entry point of this package."""
     moment = moment_of(context)
     intents = Namespace(intents_of(context))
-    namespaces = ContextNamespaces(context, history or NO_HISTORY, moment, intents)
-    return Features(moment=moment, intents=intents, namespaces=namespaces)
+    history = history or NO_HISTORY
+    namespaces = ContextNamespaces(context, history, moment, intents)
+    offers = {offer: offer_features(h) for offer, h in history.offers.items()}
+    return Features(moment=moment, intents=intents, namespaces=namespaces, offers=offers)

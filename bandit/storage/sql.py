@@ -39,7 +39,14 @@ from bandit.config import RewardMapping
 from bandit.decider import utcnow
 from bandit.decision import Decision, decision_from_record, decision_to_record
 from bandit.errors import ContradictoryEvent, UnknownDecision
-from bandit.respect import EXPOSURE_MEMORY, Dismissal, Exposure, RespectState
+from bandit.respect import (
+    EXPOSURE_MEMORY,
+    Acceptance,
+    Dismissal,
+    Exposure,
+    RespectState,
+    Shown,
+)
 from bandit.reward import EventKind, reward_of
 from bandit.storage.engine import (
     BACKGROUND_WAL_AUTOCHECKPOINT,
@@ -64,27 +71,59 @@ CONTRADICTIONS = {EventKind.ACCEPTED: EventKind.DISMISSED, EventKind.DISMISSED: 
 
 
 #: The respect-state reads on the decision path, built once (see ``_lock_user_statement``).
+#: Each row is (kind, offer id, session id, time, count); the kinds:
+_EXPOSURE, _DISMISSAL, _SHOWN, _ACCEPTANCE = 0, 1, 2, 3
 _EXPOSURES = select(
-    literal_column("0").label("dismissal"),
+    literal_column(str(_EXPOSURE)).label("kind"),
     decisions.c.offer_id,
     decisions.c.session_id,
     decisions.c.created_at,
+    literal_column("1"),
 ).where(
     decisions.c.user_key == bindparam("user_key"),
     decisions.c.offer_id.is_not(None),
     decisions.c.created_at >= bindparam("since"),
 )
-_DISMISSALS = (
-    select(literal_column("1"), decisions.c.offer_id, null(), events.c.created_at)
-    .join(decisions, decisions.c.id == events.c.decision_id)
-    .where(
-        events.c.user_key == bindparam("user_key"),
-        events.c.kind == EventKind.DISMISSED.value,
+#: Every offer ever chosen for the user: how often, and when last (the offer's history).
+_SHOWN_TOTALS = (
+    select(
+        literal_column(str(_SHOWN)),
+        decisions.c.offer_id,
+        null(),
+        func.max(decisions.c.created_at),
+        func.count(),
     )
+    .where(decisions.c.user_key == bindparam("user_key"), decisions.c.offer_id.is_not(None))
+    .group_by(decisions.c.offer_id)
 )
-#: Both in one round trip: a statement costs more in the driver and SQLAlchemy than in the
-#: database here. Rows say which they are by ``dismissal``; exposures have a session.
-_RESPECT_ROWS = union_all(_EXPOSURES, _DISMISSALS)
+
+
+def _events_of(kind: int, *kinds: EventKind) -> Any:
+    """The user's events of these kinds, by offer."""
+    return (
+        select(
+            literal_column(str(kind)),
+            decisions.c.offer_id,
+            null(),
+            events.c.created_at,
+            literal_column("1"),
+        )
+        .join(decisions, decisions.c.id == events.c.decision_id)
+        .where(
+            events.c.user_key == bindparam("user_key"),
+            events.c.kind.in_([k.value for k in kinds]),
+        )
+    )
+
+
+#: All in one round trip: a statement costs more in the driver and SQLAlchemy than in the
+#: database here.
+_RESPECT_ROWS = union_all(
+    _EXPOSURES,
+    _SHOWN_TOTALS,
+    _events_of(_DISMISSAL, EventKind.DISMISSED),
+    _events_of(_ACCEPTANCE, EventKind.ACCEPTED, EventKind.CONVERTED),
+)
 
 
 class Status:
@@ -290,12 +329,20 @@ class SqlStore:
         params = {"user_key": user_key, "since": now - EXPOSURE_MEMORY}
         exposures: list[Exposure] = []
         dismissals: list[Dismissal] = []
-        for dismissal, offer_id, session_id, at in conn.execute(_RESPECT_ROWS, params):
-            if dismissal:
-                dismissals.append(Dismissal(offer_id, at))
-            else:
+        acceptances: dict[str, Acceptance] = {}
+        shown: dict[str, Shown] = {}
+        for kind, offer_id, session_id, at, count in conn.execute(_RESPECT_ROWS, params):
+            if kind == _EXPOSURE:
                 exposures.append(Exposure(offer_id, session_id, at))
-        return RespectState(opted_out, tuple(exposures), tuple(dismissals))
+            elif kind == _DISMISSAL:
+                dismissals.append(Dismissal(offer_id, at))
+            elif kind == _SHOWN:
+                shown[offer_id] = Shown(int(count), at)
+            elif offer_id not in acceptances or at < acceptances[offer_id].at:
+                acceptances[offer_id] = Acceptance(offer_id, at)  # the first yes
+        return RespectState(
+            opted_out, tuple(exposures), tuple(dismissals), tuple(acceptances.values()), shown
+        )
 
     # -- respect store --------------------------------------------------------------------
 
@@ -328,16 +375,26 @@ class SqlStore:
 
     def record_dismissal(self, user_key: str, dismissal: Dismissal) -> None:
         """A "Not now" for the user's latest decision that showed this offer."""
+        self._record_on_latest(user_key, dismissal.offer_id, EventKind.DISMISSED, dismissal.at)
+
+    def record_acceptance(self, user_key: str, acceptance: Acceptance) -> None:
+        """A yes for the user's latest decision that showed this offer."""
+        self._record_on_latest(user_key, acceptance.offer_id, EventKind.ACCEPTED, acceptance.at)
+
+    def _record_on_latest(
+        self, user_key: str, offer_id: str, kind: EventKind, at: datetime
+    ) -> None:
+        """An event for the user's latest decision that showed this offer."""
         with self.engine.connect() as conn:
             decision_id = conn.execute(
                 select(decisions.c.id)
-                .where(decisions.c.user_key == user_key, decisions.c.offer_id == dismissal.offer_id)
+                .where(decisions.c.user_key == user_key, decisions.c.offer_id == offer_id)
                 .order_by(decisions.c.seq.desc())
                 .limit(1)
             ).scalar_one_or_none()
         if decision_id is None:
-            raise UnknownDecision(f"offer {dismissal.offer_id!r} was never shown to this user")
-        self.record_event(decision_id, EventKind.DISMISSED, 0.0, dismissal.at)
+            raise UnknownDecision(f"offer {offer_id!r} was never shown to this user")
+        self.record_event(decision_id, kind, 0.0, at)
 
     # -- decision log -----------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from bandit.vw import (
     shared_line,
     text_namespaces,
 )
-from features import Features, Moment, SessionContext, extract
+from features import Features, History, Moment, OfferHistory, SessionContext, extract
 from tests.builders import NOW, context
 
 GOLDEN = (
@@ -590,3 +590,34 @@ def test_a_chosen_action_logged_with_probability_zero_is_refused() -> None:
 
     with pytest.raises(ValueError, match="probability 0"):
         parse_dsjson_line(golden_with(zero))
+
+
+def experienced() -> Features:
+    """The user has seen the storage offer twice and said "Not now" once, a day ago."""
+    history = History(
+        offers={"storage_200": OfferHistory(shown=2, dismissed=1, seconds_since_shown=86400.0)}
+    )
+    return extract(
+        context(signals=[{"kind": "limit_reached", "limit": "storage", "usage": 0.5}]), history
+    )
+
+
+def test_the_users_experience_of_an_offer_travels_on_its_action(catalog: Catalog) -> None:
+    made = decision(experienced(), {NO_OFFER: 0.25, "storage_200": 0.75}, "storage_200")
+
+    multi = parsed(dsjson_line(made, 1.0, catalog))["c"]["_multi"]
+
+    assert "E" not in multi[0]
+    assert multi[1]["E"] == {"dismissed": 1.0, "shown": 1.09861, "since_shown": 7.27309}
+
+
+def test_the_users_experience_reads_back_into_the_same_vw_examples(catalog: Catalog) -> None:
+    policy = VWPolicy(SETTINGS, catalog=catalog)
+    made = decision(experienced(), {NO_OFFER: 0.25, "storage_200": 0.75}, "storage_200")
+
+    back = parse_dsjson_line(dsjson_line(made, 1.0, catalog))
+
+    label = (1, -1.0, 0.75)
+    assert policy.examples(back.features, back.actions, label) == policy.examples(
+        made.features, made.actions, label
+    )

@@ -10,6 +10,7 @@ import pytest
 
 from bandit import (
     NO_OFFER,
+    Acceptance,
     Catalog,
     Dismissal,
     Eligibility,
@@ -441,3 +442,37 @@ def test_offer_with_placements_is_shown_at_its_placement(config: TactfulConfig) 
     result = eligibility(situation(config, completed_upload(), catalog=catalog))
 
     assert result.eligible == (NO_OFFER, "storage_200")
+
+
+def test_an_offer_the_account_already_has_is_not_offered(config: TactfulConfig) -> None:
+    owner = completed_upload().model_copy(
+        update={
+            "account": completed_upload().account.model_copy(update={"add_ons": ("storage_200",)})
+        }
+    )
+    result = eligibility(situation(config, owner))
+    removal = removal_of(result, "storage_200")
+    assert removal.code is RemovalCode.ALREADY_OWNED
+    assert_human_readable(removal)
+
+
+def test_an_offer_the_user_said_yes_to_is_not_offered_again(config: TactfulConfig) -> None:
+    state = RespectState(acceptances=(Acceptance("storage_200", NOW - timedelta(days=20)),))
+    result = eligibility(situation(config, completed_upload(), state))
+    removal = removal_of(result, "storage_200")
+    assert removal.code is RemovalCode.ALREADY_ACCEPTED
+    assert_human_readable(removal)
+
+
+def test_a_repeatable_offer_may_be_offered_again_after_a_yes(config: TactfulConfig) -> None:
+    catalog = config.catalog()
+    top_up = catalog["storage_200"].model_copy(update={"repeatable": True})
+    repeatable = Catalog([top_up, *(o for o in catalog if o.id != "storage_200")], catalog.formats)
+    state = RespectState(acceptances=(Acceptance("storage_200", NOW - timedelta(days=20)),))
+    owner = completed_upload().model_copy(
+        update={
+            "account": completed_upload().account.model_copy(update={"add_ons": ("storage_200",)})
+        }
+    )
+    result = eligibility(situation(config, owner, state, catalog=repeatable))
+    assert "storage_200" in result.eligible

@@ -29,8 +29,8 @@ from bandit.vw import (
     shared_line,
     vw_arguments,
 )
-from features import Features, History, Moment, SessionContext, extract
-from tests.builders import context
+from features import Features, History, Moment, OfferHistory, SessionContext, extract
+from tests.builders import completed_upload, context
 from tests.strategies import CONTEXTS, HISTORIES
 
 SHARED = (
@@ -398,3 +398,33 @@ def test_remembered_names_are_forgotten_beyond_the_bound(monkeypatch: pytest.Mon
 
     assert names == [f"limit_reached_quota{i}" for i in range(5)]
     assert len(bandit.vw._SAFE_NAMES) <= 2
+
+
+def test_an_offers_action_line_carries_the_users_experience_of_it(catalog: Catalog) -> None:
+    history = History(offers={"storage_200": OfferHistory(shown=1, accepted=True)})
+    features = extract(completed_upload(), history)
+    policy = VWPolicy(PolicySettings(bits=12), catalog=catalog)
+
+    lines = policy.examples(features, (NO_OFFER, "storage_200", "pro_plan"))
+
+    assert lines[1] == "|O id=no_offer"
+    assert lines[2].endswith(" |E accepted shown:0.693147")
+    assert "|E" not in lines[3]
+
+
+def test_a_decision_with_experience_scores_as_its_full_text(catalog: Catalog) -> None:
+    """The kept parsed action lines serve only decisions without experience."""
+    history = History(offers={"storage_200": OfferHistory(shown=3, dismissed=2)})
+    features = extract(completed_upload(), history)
+    policy = VWPolicy(PolicySettings(bits=12, exploration="softmax"), catalog=catalog)
+    actions = (NO_OFFER, "storage_200")
+    for n in range(20):
+        policy.learn(
+            policy.decide(features, Eligibility(actions), decision_id=f"d-{n}"), -1.0 + n % 2
+        )
+
+    workspace = policy._workspace
+    expected = workspace.predict(policy.examples(features, actions))
+
+    pmf = policy.decide(features, Eligibility(actions), decision_id="x").pmf
+    assert pmf == pytest.approx(dict(zip(actions, expected, strict=True)), rel=1e-5)

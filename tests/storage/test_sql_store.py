@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bandit import (
+    Acceptance,
     ContradictoryEvent,
     Decider,
     Dismissal,
@@ -22,6 +23,7 @@ from bandit import (
     UnknownDecision,
     make_policy,
 )
+from bandit.respect import Shown
 from bandit.storage import SqlStore, Status, checksum
 from bandit.storage.tables import events
 from bandit.vw import SHARED_LINE_FORMAT, shared_line
@@ -153,6 +155,42 @@ def test_exposures_older_than_a_week_are_not_read(decider: Decider, store: SqlSt
     decide_offer(decider, OFFER)
 
     assert store.state(USER, NOW + timedelta(days=8)).exposures == ()
+
+
+def test_every_offer_ever_shown_is_counted_with_when_it_was_last_shown(
+    decider: Decider, store: SqlStore, clock: Clock
+) -> None:
+    decide_offer(decider, OFFER)
+    clock.at(timedelta(days=10))
+    decide_offer(decider, OFFER_2, session="later")
+
+    later = NOW + timedelta(days=10)
+    assert store.state(USER, later + timedelta(days=30)).shown == {STORAGE: Shown(2, later)}
+
+
+def test_accepted_and_converted_events_are_one_acceptance_of_the_offer(
+    decider: Decider, store: SqlStore
+) -> None:
+    decide_offer(decider, OFFER)
+
+    store.record_event(OFFER, EventKind.ACCEPTED, now=NOW + MINUTE)
+    store.record_event(OFFER, EventKind.CONVERTED, 4.0, now=NOW + 2 * MINUTE)
+
+    assert store.state(USER, NOW).acceptances == (Acceptance(STORAGE, NOW + MINUTE),)
+
+
+def test_an_accepted_offer_is_not_offered_to_that_user_again(
+    decider: Decider, store: SqlStore, clock: Clock
+) -> None:
+    decide_offer(decider, OFFER)
+    decider.accepted(USER, STORAGE)
+    clock.at(timedelta(days=30))
+
+    decision = decider.decide(USER, "another", completed_upload(), renderable=[STORAGE])
+
+    assert decision.offer_id is None
+    codes = {r.offer_id: r.code for r in decision.explanation.removed}
+    assert codes[STORAGE] is RemovalCode.ALREADY_ACCEPTED
 
 
 def test_dismissed_event_is_a_dismissal(decider: Decider, store: SqlStore) -> None:

@@ -157,6 +157,13 @@ class PolicySettings(_Section):
     learning_rate: float = Field(default=0.5, gt=0.0, le=100.0)
     power_t: float = Field(default=0.5, ge=0.0, le=1.0)
     cb_type: Literal["ips", "dm", "dr", "mtr"] = "mtr"
+    learn_lone_decisions: bool = Field(
+        default=True,
+        description=(
+            "Whether a decision whose only eligible action was 'no offer' is learned from. "
+            "It teaches nothing about choosing, and SquareCB counts it towards its greediness."
+        ),
+    )
     bits: int = Field(default=18, ge=10, le=28)
     seed: int = Field(default=0, ge=0)
 

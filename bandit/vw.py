@@ -394,7 +394,8 @@ class VWPolicy(Policy):
         probability: float,
         reward: float,
     ) -> None:
-        # A lone "no offer" is still learned from: its value is what the others must beat.
+        if len(actions) == 1 and not self.settings.learn_lone_decisions:
+            return  # nothing to choose between (see PolicySettings.learn_lone_decisions)
         label = (chosen, -reward, probability)
         self._native(self.example_text(features, actions, label), learn=True)
 

@@ -37,9 +37,12 @@ def write_examples(
                     actions,
                     (actions.index(str(row.rule_choice)), -1.0, 1.0),
                 )
+        lone = policy.settings.learn_lone_decisions
         for row in rows:
             decision = row.decision
             actions = decision.actions
+            if len(actions) == 1 and not lone:
+                continue  # as online: see PolicySettings.learn_lone_decisions
             yield (
                 decision.features,
                 actions,

@@ -50,7 +50,7 @@ def test_same_seed_gives_the_same_people_and_sessions() -> None:
 def test_every_session_starts_with_focused_work() -> None:
     user = SimUser("u", frozenset({"storage"}))
 
-    moments = list(session(user, np.random.default_rng(0)))
+    moments = list(session(user, np.random.default_rng(0), Effects()))
 
     assert moments[0].context.activity.focus_heavy
     assert moments[-1].context.activity.stage.value == "completed"
@@ -108,6 +108,131 @@ def test_an_owned_offer_is_never_accepted_again(config: TactfulConfig) -> None:
     assert acceptance(owner, offer, _moment(), 0, Effects(), set()) == 0.0
 
 
+def test_lifts_compose_an_upload_hitting_the_limit_at_completion_gets_both(
+    config: TactfulConfig,
+) -> None:
+    offer = config.catalog()["storage_200"]
+    user = SimUser("a", frozenset({"storage"}))
+    effects = Effects()
+    upload = context(signals=[{"kind": "upload_completed"}], activity={"stage": "completed"})
+    at_limit = context(
+        signals=[{"kind": "upload_completed"}, {"kind": "limit_reached", "limit": "storage"}],
+        activity={"stage": "completed"},
+    )
+
+    plain = acceptance(user, offer, Moment(upload, "upload"), 0, effects, set())
+    limited = acceptance(user, offer, Moment(at_limit, "limit"), 0, effects, set())
+
+    assert limited == pytest.approx(plain * effects.limit_lift)
+
+
+def test_an_interruptive_format_in_focus_work_lands_worse_by_the_effect_in_effects(
+    config: TactfulConfig,
+) -> None:
+    offer = config.catalog()["storage_200"]
+    user = SimUser("a", frozenset({"storage"}))
+    effects = Effects(focus_format_factor=0.25)
+
+    inline = acceptance(user, offer, _moment(mid_task_focus), 0, effects, set())
+    banner = acceptance(user, offer, _moment(mid_task_focus), 1, effects, set())
+
+    assert banner == pytest.approx(inline * 0.25)
+
+
+def test_a_repeated_action_is_sometimes_seen_outside_focus_work() -> None:
+    """Where an automation offer (a summary, level 1) may appear at all."""
+    user = SimUser("u", frozenset({"automation"}))
+    rng = np.random.default_rng(0)
+
+    moments = [m for _ in range(40) for m in session(user, rng, Effects())]
+    repeated = [m for m in moments if m.label in ("batch finished", "repeated")]
+
+    assert any(not m.context.activity.focus_heavy for m in repeated)
+    assert any(m.context.activity.focus_heavy for m in repeated)
+
+
+def test_the_automation_offer_is_shown_in_a_simulation(config: TactfulConfig) -> None:
+    tally = run(OracleChooser(config, Effects()), config, users=80, days=6)
+
+    assert tally.impressions > 0
+    assert "automation" in tally.shown_offers
+
+
+def test_the_account_tells_what_the_user_already_owns() -> None:
+    user = SimUser("u", frozenset({"storage"}), owned={"storage_200", "pro_plan"})
+
+    moment = next(session(user, np.random.default_rng(0), Effects()))
+
+    assert moment.context.account.add_ons == ("pro_plan", "storage_200")
+    assert moment.context.account.plan == "pro"
+
+
+def test_users_arrive_steadily_over_the_arrival_days() -> None:
+    users = population(30, Effects(), np.random.default_rng(0), arrival_days=10)
+
+    assert [u.arrives for u in users][:4] == [0, 0, 0, 1]
+    assert users[-1].arrives == 9
+
+
+def test_users_who_arrive_later_decide_nothing_before_they_arrive(config: TactfulConfig) -> None:
+    everyone = run(PolicyChooser("never", config, NeverOffer()), config)
+    staggered = simulate(
+        PolicyChooser("never", config, NeverOffer()),
+        config,
+        users=40,
+        days=DAYS,
+        seed=3,
+        arrival_days=DAYS,
+    )
+
+    assert 0 < staggered.decisions < everyone.decisions
+
+
+def test_annoyed_users_leave_sooner(config: TactfulConfig) -> None:
+    calm = run(PolicyChooser("never", config, NeverOffer()), config, days=10)
+    pushy = run(PushyChooser(config), config, days=10)
+
+    assert pushy.churned > calm.churned
+
+
+def test_a_self_upgrade_counts_in_conversions_revenue_and_reward_alike(
+    config: TactfulConfig,
+) -> None:
+    effects = Effects(self_upgrade_per_respected_no=1.0, base_accept=0.0)
+    tally = simulate(
+        PolicyChooser("uniform", config, Uniform()),
+        config,
+        users=40,
+        days=DAYS,
+        seed=3,
+        effects=effects,
+    )
+
+    assert tally.self_upgrades > 0
+    assert tally.accepted == 0
+    assert tally.conversions == tally.self_upgrades
+    dismissed_and_opted = (
+        tally.dismissals * config.reward.dismissed + tally.opt_outs * config.reward.opted_out
+    )
+    assert tally.reward == pytest.approx(
+        tally.self_upgrades * config.reward.converted + dismissed_and_opted
+    )
+
+
+def test_the_same_offer_at_the_same_moment_meets_the_same_answer_under_any_chooser(
+    config: TactfulConfig,
+) -> None:
+    """Common random numbers: the chooser's name and the draws made before don't matter."""
+    first = run(PolicyChooser("uniform", config, Uniform()), config)
+    renamed = run(PolicyChooser("uniform, renamed", config, Uniform()), config)
+
+    assert (first.reward, first.accepted, first.dismissals) == (
+        renamed.reward,
+        renamed.accepted,
+        renamed.dismissals,
+    )
+
+
 def test_a_simulation_is_reproducible_under_a_seed(config: TactfulConfig) -> None:
     first = run(PolicyChooser("uniform", config, Uniform()), config)
     second = run(PolicyChooser("uniform", config, Uniform()), config)
@@ -121,8 +246,17 @@ def test_a_simulation_is_reproducible_under_a_seed(config: TactfulConfig) -> Non
 
 
 def test_every_chooser_meets_the_same_people_at_the_same_moments(config: TactfulConfig) -> None:
-    never = run(PolicyChooser("never", config, NeverOffer()), config)
-    pushy = run(PushyChooser(config), config)
+    """As long as nobody leaves: whoever churns has no more moments to meet."""
+    staying = Effects(churn_base=0.0, churn_per_annoyance=0.0)
+    never = simulate(
+        PolicyChooser("never", config, NeverOffer()),
+        config,
+        users=40,
+        days=DAYS,
+        seed=3,
+        effects=staying,
+    )
+    pushy = simulate(PushyChooser(config), config, users=40, days=DAYS, seed=3, effects=staying)
 
     assert never.decisions == pushy.decisions
 

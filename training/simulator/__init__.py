@@ -2,6 +2,7 @@
 
 from training.simulator.choosers import (
     Chooser,
+    InformedRulesPolicy,
     OracleChooser,
     PolicyChooser,
     PushyChooser,
@@ -14,6 +15,7 @@ from training.simulator.run import Tally, simulate
 __all__ = [
     "Chooser",
     "Effects",
+    "InformedRulesPolicy",
     "OracleChooser",
     "PolicyChooser",
     "PushyChooser",

@@ -7,6 +7,8 @@ the simulator's true acceptance model, and a pushy policy that ignores the rules
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -24,7 +26,7 @@ from bandit import (
     reward_of,
 )
 from bandit.policy import FloatArray, StatelessPolicy
-from features import Features, adjacency, intents_of
+from features import Features, adjacency, intents_of, is_completion
 from training.simulator.effects import Effects
 from training.simulator.population import Moment, SimUser, acceptance
 
@@ -78,6 +80,42 @@ class RulesPolicy(StatelessPolicy):
         return pmf, scores
 
 
+class InformedRulesPolicy(StatelessPolicy):
+    """Hand-written rules that also read what tactful's store knows: the information ceiling.
+
+    Offer the best-matching offer only at a completion moment, never one the user said
+    "Not now" to, and less readily each time it was shown: what a careful product team
+    would write given the per-offer history. A learned policy that sees the same features
+    should come close to it.
+    """
+
+    kind: ClassVar[str] = "informed-rules"
+    needs_catalog: ClassVar[bool] = True
+
+    def __init__(self, catalog: Any = None, threshold: float = 0.5, wear: float = 0.6) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.threshold = threshold
+        self.wear = wear
+
+    def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
+        scores = np.zeros(len(actions))
+        if is_completion(features.moment):
+            for at, action in enumerate(actions):
+                if action == NO_OFFER or action not in self.catalog:
+                    continue
+                history: Mapping[str, float] = features.offers.get(action, {})
+                if history.get("dismissed", 0.0) > 0:
+                    continue
+                shown = math.expm1(history.get("shown", 0.0))  # undo the log1p
+                fit = adjacency(self.catalog[action].intents, features.intents)
+                scores[at] = fit * self.wear**shown
+        best = int(np.argmax(scores)) if scores.max() >= self.threshold else 0
+        pmf = np.zeros(len(actions))
+        pmf[best] = 1.0
+        return pmf, scores
+
+
 @dataclass
 class PolicyChooser:
     """A policy deciding in-process under the respect rules, learning when windows close."""
@@ -112,9 +150,13 @@ class PolicyChooser:
         return self.track(decision, user)
 
     def next_id(self) -> str:
-        """Deterministic decision ids: the sampling seed, so a simulation replays exactly."""
+        """Deterministic decision ids: the sampling seed, so a simulation replays exactly.
+
+        The same for every chooser (not named after it), so two policies that would explore
+        alike draw alike too.
+        """
         self._count += 1
-        return f"{self.name}-{self._count}"
+        return f"sim-{self._count}"
 
     def track(self, decision: Decision, user: SimUser) -> tuple[str, str | None]:
         """Remember a decision until its outcome is learned at the end of the day."""
@@ -129,6 +171,8 @@ class PolicyChooser:
         user_key = self._users[decision_id]
         if kind is EventKind.DISMISSED and decision.offer_id is not None:
             self.decider.dismissed(user_key, decision.offer_id)
+        if kind is EventKind.ACCEPTED and decision.offer_id is not None:
+            self.decider.accepted(user_key, decision.offer_id)
         if kind is EventKind.OPTED_OUT:
             self.decider.set_opted_out(user_key, True)
 
@@ -163,13 +207,11 @@ class OracleChooser:
         self._chooser._now = now
         allowed = self._chooser.decider.eligibility(user.user_id, session_id, moment.context)
         intents = set(intents_of(moment.context))
-        mapping = self.config.reward
-        best, best_value = NO_OFFER, mapping.default
+        best, best_value = NO_OFFER, self.config.reward.default
         for action in allowed.eligible[1:]:
             offer = self.catalog[action]
             p = acceptance(user, offer, moment, self.catalog.level(offer), self.effects, intents)
-            value = p * (mapping.accepted + self.effects.convert_after_accept * mapping.converted)
-            value += (1 - p) * self.effects.dismiss_base * mapping.dismissed
+            value = self.expected_reward(user, p)
             if value > best_value:
                 best, best_value = action, value
         renderable = [] if best == NO_OFFER else [best]
@@ -181,6 +223,18 @@ class OracleChooser:
             decision_id=self._chooser.next_id(),
         )
         return self._chooser.track(decision, user)
+
+    def expected_reward(self, user: SimUser, p: float) -> float:
+        """The reward an offer accepted with chance ``p`` earns, in expectation (the
+        simulator's own answer model: a yes, perhaps a purchase; else an opt-out or a no)."""
+        mapping, effects = self.config.reward, self.effects
+        opt_out = 0.0 if user.opted_out else effects.opt_out_base
+        opt_out += 0.0 if user.opted_out else effects.opt_out_per_annoyance * user.annoyance
+        dismiss = min(1.0, effects.dismiss_base + effects.dismiss_per_annoyance * user.annoyance)
+        no = opt_out * mapping.opted_out + (1 - opt_out) * dismiss * mapping.dismissed
+        return (
+            p * (mapping.accepted + effects.convert_after_accept * mapping.converted) + (1 - p) * no
+        )
 
     def report(self, decision_id: str, kind: EventKind, value: float, now: datetime) -> None:
         self._chooser.report(decision_id, kind, value, now)

@@ -4,7 +4,8 @@ The simulated users follow the upsell principles tactful is built on: offers tha
 arrive at a natural peak and continue what the user just did convert far better;
 interruptions during focused work annoy, and annoyance raises dismissals and
 opt-outs and lowers later acceptance; nagging with the same offer wears acceptance
-down; a "Not now" that is respected makes a later self-initiated upgrade likelier.
+down; a "Not now" that is respected makes a later self-initiated upgrade likelier;
+annoyed users leave sooner.
 The numbers are plausible orders of magnitude, not measurements: change them here.
 """
 
@@ -31,6 +32,12 @@ class Effects(BaseModel):
         2.0, ge=1, description="Multiplier at a completion or success moment (attention free)."
     )
     limit_lift: float = Field(1.8, ge=1, description="Multiplier right after hitting a limit.")
+    focus_format_factor: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Multiplier when a format above level 0 appears during focus-heavy work.",
+    )
     mid_task_factor: float = Field(
         0.3, ge=0, le=1, description="Multiplier mid-task, when attention is elsewhere."
     )
@@ -71,4 +78,22 @@ class Effects(BaseModel):
     )
     need_share: float = Field(
         0.35, ge=0, le=1, description="Share of users with each need (storage, automation, team)."
+    )
+    sessions_per_day: float = Field(
+        0.8, ge=0, le=10, description="Mean sessions a day of a user who has not left."
+    )
+    batch_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Share of repeated actions seen as a batch completes, outside focus work "
+            "(the rest happen mid-task, while the user is focused)."
+        ),
+    )
+    churn_base: float = Field(
+        0.003, ge=0, le=1, description="Chance a day that a user leaves the product for good."
+    )
+    churn_per_annoyance: float = Field(
+        0.04, ge=0, le=1, description="Extra chance a day of leaving per unit of annoyance."
     )

@@ -25,6 +25,8 @@ NEED_INTENTS: dict[str, frozenset[str]] = {
     "automation": frozenset({"repeated_action"}),
     "team": frozenset({"solo_success"}),
 }
+#: The offer a product's plan field reports when the user has bought it.
+PLAN_OFFER = "pro_plan"
 
 
 @dataclass
@@ -33,9 +35,14 @@ class SimUser:
 
     user_id: str
     needs: frozenset[str]
+    #: Position in the population: the key of this user's random draws.
+    index: int = 0
+    #: The day the user signs up.
+    arrives: int = 0
     annoyance: float = 0.0
     storage_usage: float = 0.5
     opted_out: bool = False
+    churned: bool = False
     shown: dict[str, int] = field(default_factory=dict)
     dismissed_at: dict[str, datetime] = field(default_factory=dict)
     respected_noes: set[str] = field(default_factory=set)
@@ -47,6 +54,13 @@ class SimUser:
             return len(self.needs) >= 2
         return any(NEED_INTENTS[n] & set(offer.intents) for n in self.needs)
 
+    def account(self) -> dict[str, object]:
+        """The account as the product reports it: its plan and the add-ons it has bought."""
+        return {
+            "plan": "pro" if PLAN_OFFER in self.owned else "free",
+            "add_ons": sorted(self.owned),
+        }
+
 
 @dataclass(frozen=True)
 class Moment:
@@ -56,35 +70,57 @@ class Moment:
     label: str
 
 
-def population(n_users: int, effects: Effects, rng: np.random.Generator) -> list[SimUser]:
-    """Users whose needs are drawn independently, each with ``effects.need_share``."""
+def population(
+    n_users: int, effects: Effects, rng: np.random.Generator, arrival_days: int = 0
+) -> list[SimUser]:
+    """Users whose needs are drawn independently, each with ``effects.need_share``.
+
+    With ``arrival_days`` they sign up steadily over that many days instead of all on day 0.
+    """
     users = []
     for index in range(n_users):
         needs = frozenset(n for n in NEED_INTENTS if rng.random() < effects.need_share)
-        users.append(SimUser(f"sim-{index:05d}", needs, storage_usage=float(rng.uniform(0.3, 0.9))))
+        users.append(
+            SimUser(
+                f"sim-{index:05d}",
+                needs,
+                index=index,
+                arrives=index * arrival_days // n_users if arrival_days else 0,
+                storage_usage=float(rng.uniform(0.3, 0.9)),
+            )
+        )
     return users
 
 
 def _ctx(
-    placement: str, signals: list[dict[str, object]], stage: str, focus: bool
+    user: SimUser, placement: str, signals: list[dict[str, object]], stage: str, focus: bool
 ) -> SessionContext:
     return SessionContext.model_validate(
         {
             "placement": placement,
             "signals": signals,
             "activity": {"stage": stage, "focus_heavy": focus},
+            "account": user.account(),
         }
     )
 
 
-def session(user: SimUser, rng: np.random.Generator) -> Iterator[Moment]:
-    """One session: a few tasks, each with the signals the user's needs make likely."""
+def session(user: SimUser, rng: np.random.Generator, effects: Effects) -> Iterator[Moment]:
+    """One session: a few tasks, each with the signals the user's needs make likely.
+
+    Each moment is built when the loop asks for it, so its account reflects what the
+    user bought earlier in the session.
+    """
     for _ in range(int(rng.integers(1, 4))):
-        yield Moment(_ctx("editor", [], "started", focus=True), "task started")
+        yield Moment(_ctx(user, "editor", [], "started", focus=True), "task started")
         if "automation" in user.needs and rng.random() < 0.6:
             count = int(rng.integers(3, 7))
             signal = {"kind": "action_repeated", "action": "format", "count": count}
-            yield Moment(_ctx("editor", [signal], "mid_task", focus=True), "repeated action")
+            if rng.random() < effects.batch_share:
+                done = _ctx(user, "editor", [signal], "completed", focus=False)
+                yield Moment(done, "batch finished")
+            else:
+                yield Moment(_ctx(user, "editor", [signal], "mid_task", focus=True), "repeated")
         if "storage" in user.needs and rng.random() < 0.5:
             user.storage_usage = min(1.0, user.storage_usage + float(rng.uniform(0.02, 0.1)))
             signals: list[dict[str, object]] = [{"kind": "upload_completed"}]
@@ -92,11 +128,11 @@ def session(user: SimUser, rng: np.random.Generator) -> Iterator[Moment]:
                 signals.append(
                     {"kind": "limit_reached", "limit": "storage", "usage": user.storage_usage}
                 )
-            yield Moment(_ctx("files", signals, "completed", focus=False), "upload finished")
-        done: list[dict[str, object]] = [{"kind": "task_completed"}]
+            yield Moment(_ctx(user, "files", signals, "completed", focus=False), "upload finished")
+        finished: list[dict[str, object]] = [{"kind": "task_completed"}]
         if "team" in user.needs and rng.random() < 0.5:
-            done.append({"kind": "solo_success"})
-        yield Moment(_ctx("editor", done, "completed", focus=False), "task completed")
+            finished.append({"kind": "solo_success"})
+        yield Moment(_ctx(user, "editor", finished, "completed", focus=False), "task completed")
 
 
 def acceptance(
@@ -107,7 +143,11 @@ def acceptance(
     effects: Effects,
     intents: set[str],
 ) -> float:
-    """The true chance this user accepts this offer now (what an oracle would know)."""
+    """The true chance this user accepts this offer now (what an oracle would know).
+
+    The lifts compose: an upload that hits the storage limit as a task completes gets
+    both the limit's and the completion's.
+    """
     if offer.id in user.owned:
         return 0.0
     p = effects.base_accept
@@ -115,17 +155,19 @@ def acceptance(
         p *= effects.need_lift
         if intents & set(offer.intents):
             p *= effects.adjacency_lift
-    stage = moment.context.activity.stage.value
+    context = moment.context
+    stage = context.activity.stage.value
     if stage in ("started", "mid_task"):
         p *= effects.mid_task_factor
         if offer.ambition is Ambition.PLAN_CHANGE:
             p *= effects.big_ask_mid_task_factor
-    elif any(s.kind.value == "limit_reached" for s in moment.context.signals):
-        p *= effects.limit_lift
-    elif stage == "completed":
-        p *= effects.peak_lift
-    if moment.context.activity.focus_heavy and level > 0:
-        p *= 0.5
+    else:
+        if any(s.kind.value == "limit_reached" for s in context.signals):
+            p *= effects.limit_lift
+        if stage == "completed":
+            p *= effects.peak_lift
+    if context.activity.focus_heavy and level > 0:
+        p *= effects.focus_format_factor
     p *= effects.nag_decay ** user.shown.get(offer.id, 0)
     p *= max(0.0, 1.0 - user.annoyance)
     return float(min(p, 0.95))

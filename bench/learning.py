@@ -11,22 +11,24 @@ Three learners per (dataset, seed, exploration):
   seeded sampler: it must choose exactly what tactful chose (a correctness check);
 - MABWiser's LinUCB (a benchmark-only dependency), a different learner family.
 
-(b) The simulator (:mod:`training.simulator`): the shipped VW policy learning under
-the respect rules, its reward as a share of the ``OracleChooser``'s (which knows the
-simulated users' true acceptance model), and the respect violations (must be 0). The
-same populations also meet alternative explorations (:data:`SIM_ALTERNATIVES`), so
-the shipped choice is checked against them seed by seed, with its dismissals and
-opt-outs beside the reward.
+(b) The simulator (:mod:`training.simulator`): the shipped policy learning under the
+respect rules against uniform random, the hand-written rules, the rules with the
+per-offer history (the information ceiling), never offering and the oracle, paired by
+seed on the same populations (:mod:`training.simulator.compare`), in two regimes: the
+demo's and a steady stream of arriving users. Each claim is a paired difference with
+its 95% interval and the seeds won; respect violations must be 0.
 
     python -m bench.learning            # 4 datasets x 3 seeds x 2 explorations;
-                                        # simulator: 300 users x 30 days x 10 seeds x 3 settings
+                                        # simulator: 2 regimes x 20 seeds x 6 policies
     python -m bench.learning --quick
+    python -m bench.learning --skip-supervised --sim-seeds 30
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -37,7 +39,7 @@ from mabwiser.mab import MAB, LearningPolicy  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from sklearn.preprocessing import StandardScaler
 
-from bandit import NO_OFFER, PolicySettings, TactfulConfig, VWPolicy, load_config, make_policy
+from bandit import NO_OFFER, PolicySettings, VWPolicy, load_config
 from bandit.policy import sample
 from bandit.rules import Eligibility
 from bench.common import (
@@ -51,7 +53,21 @@ from bench.common import (
     write_results,
 )
 from features import Features, Moment
-from training.simulator import Effects, OracleChooser, PolicyChooser, simulate
+from training.plots import learning_curve
+from training.simulator import Tally
+from training.simulator.compare import (
+    DEMO,
+    INFORMED,
+    NEVER,
+    ORACLE,
+    RULES,
+    SHIPPED,
+    STREAM,
+    UNIFORM,
+    compare,
+    cumulative_curves,
+    summary,
+)
 from training.supervised import DATASETS, load
 
 NAME = "learning"
@@ -204,120 +220,104 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-#: Exploration settings the simulator compares with the shipped one (``tactful.toml``'s),
-#: each a change to its policy section: the former default and VW's own SquareCB scale.
-SIM_ALTERNATIVES: dict[str, dict[str, Any]] = {
-    "epsilon_0.05": {"exploration": "epsilon", "epsilon": 0.05},
-    "squarecb_gamma_10": {"exploration": "squarecb", "squarecb_gamma_scale": 10.0},
-}
-SHIPPED = "shipped"
+#: The two regimes every claim is made in: the demo's, and a growing product.
+REGIMES = {"demo": DEMO, "stream": STREAM}
+#: The shipped policy must beat these, with the lower bound of the paired interval above 0.
+MUST_BEAT = (UNIFORM, RULES)
+#: Its share of the oracle's reward must reach this in the steady stream.
+ORACLE_SHARE_TARGET = 0.8
 
 
-def with_policy(config: TactfulConfig, **update: Any) -> TactfulConfig:
-    """``config`` with some policy settings changed (validated again)."""
-    policy = PolicySettings.model_validate({**config.policy.model_dump(), **update})
-    return config.model_copy(update={"policy": policy})
-
-
-def simulated(args: argparse.Namespace, progress: Progress) -> list[dict[str, Any]]:
-    """The shipped VW policy, its alternatives and the oracle on the same populations.
-
-    One row per (setting, simulator seed); every setting meets the same simulated users.
-    """
-    base = load_config(CONFIG)
-    effects = Effects()
-    settings = {SHIPPED: base} | {
-        name: with_policy(base, **update) for name, update in SIM_ALTERNATIVES.items()
-    }
-    rows: list[dict[str, Any]] = []
+def simulated(args: argparse.Namespace, progress: Progress) -> dict[str, dict[str, list[Tally]]]:
+    """Every comparison policy on the same populations, per regime and seed."""
+    config = load_config(CONFIG)
     seeds = range(args.sim_seed, args.sim_seed + args.sim_seeds)
-    for done, seed in enumerate(seeds, start=1):
-        run = {"users": args.users, "days": args.days, "seed": seed, "effects": effects}
-        oracle = simulate(OracleChooser(base, effects), base, **run)
-        for name, config in settings.items():
-            policy = make_policy(config)
-            tally = simulate(PolicyChooser("vw", config, policy), config, **run)
-            rows.append(
-                {
-                    "setting": name,
-                    "sim_seed": seed,
-                    "arguments": policy.arguments,
-                    "reward": tally.reward,
-                    "share_of_oracle": ratio(tally.reward, oracle.reward),
-                    "acceptance": tally.acceptance_rate,
-                    "impressions": tally.impressions,
-                    "accepted": tally.accepted,
-                    "conversions": tally.conversions,
-                    "dismissals": tally.dismissals,
-                    "opt_outs": tally.opt_outs,
-                    "violations": tally.violations,
-                    "decisions": tally.decisions,
-                    "oracle_reward": oracle.reward,
-                    "oracle_violations": oracle.violations,
-                }
-            )
-        shares = ", ".join(
-            f"{r['setting']}={r['share_of_oracle']:.3f}" for r in rows if r["sim_seed"] == seed
+    results = {}
+    for key in args.regimes:
+        regime = REGIMES[key]
+        if args.quick:
+            regime = replace(regime, users=regime.users // 3, days=regime.days // 2)
+        results[key] = compare(config, regime, seeds, processes=args.processes, progress=progress)
+    return results
+
+
+def simulated_rows(key: str, results: dict[str, list[Tally]]) -> list[dict[str, Any]]:
+    """The summary of one regime as table rows: the paired lead spelled out in columns."""
+    rows = []
+    for row in summary(results):
+        lead = row.pop("lead")
+        weeks = row.pop("reward_per_week")
+        rows.append(
+            {
+                "regime": REGIMES[key].name,
+                **row,
+                "tactful_lead": None if lead is None else lead.mean,
+                "lead_low": None if lead is None else lead.low,
+                "lead_high": None if lead is None else lead.high,
+                "tactful_won": None if lead is None else f"{lead.wins}/{lead.n}",
+                "reward_by_week": " / ".join(f"{w:.1f}" for w in weeks),
+            }
         )
-        progress(f"simulator [{done}/{len(seeds)}] seed={seed}: share of oracle {shares}")
     return rows
 
 
-def simulated_summary(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Means over simulator seeds per setting, and each setting's paired gap to the shipped one.
-
-    Paired by seed (the same users met both), so the population's luck cancels out of the
-    difference; ``reward_gap_se`` is the standard error of the mean paired difference.
-    """
-    shipped = {r["sim_seed"]: r["reward"] for r in rows if r["setting"] == SHIPPED}
-    out = []
-    for name in dict.fromkeys(r["setting"] for r in rows):
-        mine = [r for r in rows if r["setting"] == name]
-        gaps = [r["reward"] - shipped[r["sim_seed"]] for r in mine]
-        mean = {
-            key: sum(r[key] for r in mine) / len(mine)
-            for key in (
-                "reward",
-                "share_of_oracle",
-                "acceptance",
-                "impressions",
-                "accepted",
-                "conversions",
-                "dismissals",
-                "opt_outs",
+def simulated_headlines(key: str, results: dict[str, list[Tally]]) -> list[Headline]:
+    """The claims: tactful beats uniform and the rules; its share of the oracle; respect."""
+    name = REGIMES[key].name
+    rows = {row["policy"]: row for row in summary(results)}
+    ours = rows[SHIPPED]
+    headlines = []
+    for other in (UNIFORM, RULES, INFORMED, NEVER):
+        lead = rows[other]["lead"]
+        target = other in MUST_BEAT
+        headlines.append(
+            Headline.of(
+                NAME,
+                f"simulator, {name}: tactful - {other}, reward (paired, 95% interval)",
+                str(lead),
+                "lower bound > 0" if target else "-",
+                lead.low > 0 if target else None,
             )
-        }
-        out.append(
-            {
-                "setting": name,
-                "seeds": len(mine),
-                **mean,
-                "reward_gap_to_shipped": sum(gaps) / len(gaps),
-                "reward_gap_se": float(np.std(gaps, ddof=1) / np.sqrt(len(gaps)))
-                if len(gaps) > 1
-                else float("nan"),
-                "shipped_ahead_on": sum(g < 0 for g in gaps),
-                "violations": sum(r["violations"] for r in mine),
-                "arguments": mine[0]["arguments"],
-            }
         )
-    return out
-
-
-def against_alternative(summary: Sequence[dict[str, Any]], name: str) -> Headline:
-    """The shipped exploration vs one alternative in the simulator: reward gap and seeds won."""
-    row = next(r for r in summary if r["setting"] == name)
-    gap = -row["reward_gap_to_shipped"]
-    return Headline.of(
-        NAME,
-        f"simulator: shipped exploration - {name}, reward (paired by seed)",
-        f"{gap:+.1f} (se {row['reward_gap_se']:.1f}), ahead on {row['shipped_ahead_on']} "
-        f"of {row['seeds']} seeds; opt-outs: shipped "
-        f"{next(r['opt_outs'] for r in summary if r['setting'] == SHIPPED):.1f}, "
-        f"{name} {row['opt_outs']:.1f}",
-        "-",
-        None,
+    share = ours["share_of_oracle"]
+    stream = key == "stream"
+    headlines.append(
+        Headline.of(
+            NAME,
+            f"simulator, {name}: tactful's share of the oracle's reward",
+            f"{share:.0%} ({ours['dismissals_per_1000']:.1f} dismissals and "
+            f"{ours['opt_outs_per_1000']:.2f} opt-outs per 1,000 decisions; "
+            f"oracle {rows[ORACLE]['dismissals_per_1000']:.1f} and "
+            f"{rows[ORACLE]['opt_outs_per_1000']:.2f})",
+            f">= {ORACLE_SHARE_TARGET:.0%}" if stream else "-",
+            share >= ORACLE_SHARE_TARGET if stream else None,
+        )
     )
+    violations = sum(row["violations"] for row in rows.values())
+    headlines.append(
+        Headline.of(
+            NAME,
+            f"simulator, {name}: respect violations (every policy)",
+            str(violations),
+            "0",
+            violations == 0,
+        )
+    )
+    return headlines
+
+
+def learning_plots(results: dict[str, dict[str, list[Tally]]], out: Path) -> list[Path]:
+    """Cumulative reward per policy over days, one plot per regime."""
+    return [
+        learning_curve(
+            cumulative_curves(by_policy),
+            out / f"learning_{key}.png",
+            f"{REGIMES[key].name}: cumulative reward, mean of {len(by_policy[SHIPPED])} seeds",
+            "cumulative reward",
+            xlabel="day",
+        )
+        for key, by_policy in results.items()
+    ]
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -328,16 +328,17 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--explorations", nargs="+", default=list(EXPLORATIONS))
     parser.add_argument("--min-stream", type=int, default=MIN_STREAM)
     parser.add_argument("--max-stream", type=int, default=None, help="cap a stream's length")
-    parser.add_argument("--users", type=int, default=None, help="simulated users")
-    parser.add_argument("--days", type=int, default=None, help="simulated days")
+    parser.add_argument("--regimes", nargs="+", default=list(REGIMES), choices=list(REGIMES))
     parser.add_argument("--sim-seed", type=int, default=0, help="first simulator seed")
-    parser.add_argument("--sim-seeds", type=int, default=None, help="simulator seeds")
+    parser.add_argument("--sim-seeds", type=int, default=None, help="simulator seeds (>= 2)")
+    parser.add_argument("--processes", type=int, default=2, help="simulations run at once")
+    parser.add_argument("--skip-supervised", action="store_true", help="only the simulator")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     args.seeds = args.seeds or (1 if args.quick else 3)
-    args.users = args.users or (100 if args.quick else 300)
-    args.days = args.days or (10 if args.quick else 30)
-    args.sim_seeds = args.sim_seeds or (2 if args.quick else 10)
+    args.sim_seeds = args.sim_seeds or (3 if args.quick else 20)
+    if args.sim_seeds < 2:
+        parser.error("--sim-seeds must be at least 2: a paired interval needs two seeds")
     if args.quick:
         args.min_stream = min(args.min_stream, 500)
         args.max_stream = args.max_stream or 600
@@ -369,53 +370,45 @@ def against_linucb(summary: Sequence[dict[str, Any]], exploration: str) -> Headl
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run (a) and (b), print and write the tables."""
+    """Run (a) and (b), print and write the tables and plots."""
     args = parse(argv)
     progress = Progress(NAME)
-    rows = supervised(args, progress)
-    summary = summarise(rows)
-    sim_rows = simulated(args, progress)
-    sim = simulated_summary(sim_rows)
-    shipped = next(r for r in sim if r["setting"] == SHIPPED)
-    violations = sum(r["violations"] + r["oracle_violations"] for r in sim_rows)
-
-    mean = {
-        key: sum(r[key] for r in summary) / len(summary)
-        for key in ("tactful", "vw_direct", "mabwiser_linucb")
-    }
-    mismatches = sum(r["mismatches"] for r in rows)
-    decisions = sum(r["decisions"] for r in rows)
-    vs_vw = ratio(mean["tactful"], mean["vw_direct"])
-    headlines = [
-        Headline.of(
-            NAME,
-            "supervised streams: tactful / VW direct (same args & seed)",
-            f"{format_ratio(vs_vw, 3)}, {mismatches} of {decisions} choices differ",
-            "1.000x, 0 differ",
-            mismatches == 0,
-        ),
-        *(against_linucb(summary, exploration) for exploration in args.explorations),
-        Headline.of(
-            NAME,
-            f"simulator: shipped VW reward / oracle's (mean of {shipped['seeds']} seeds)",
-            format_ratio(shipped["share_of_oracle"]),
-            "-",
-            None,
-        ),
-        *(against_alternative(sim, name) for name in SIM_ALTERNATIVES),
-        Headline.of(
-            NAME,
-            "simulator: respect violations (every VW setting and the oracle)",
-            str(violations),
-            "0",
-            violations == 0,
-        ),
-    ]
-    details = [*summary, *sim]
-    print(table(summary))
-    print(table(sim))
+    out = Path(args.out)
+    headlines: list[Headline] = []
+    details: list[dict[str, Any]] = []
+    if not args.skip_supervised:
+        rows = supervised(args, progress)
+        summary_rows = summarise(rows)
+        mean = {
+            key: sum(r[key] for r in summary_rows) / len(summary_rows)
+            for key in ("tactful", "vw_direct", "mabwiser_linucb")
+        }
+        mismatches = sum(r["mismatches"] for r in rows)
+        decisions = sum(r["decisions"] for r in rows)
+        vs_vw = ratio(mean["tactful"], mean["vw_direct"])
+        headlines += [
+            Headline.of(
+                NAME,
+                "supervised streams: tactful / VW direct (same args & seed)",
+                f"{format_ratio(vs_vw, 3)}, {mismatches} of {decisions} choices differ",
+                "1.000x, 0 differ",
+                mismatches == 0,
+            ),
+            *(against_linucb(summary_rows, exploration) for exploration in args.explorations),
+        ]
+        details += summary_rows
+        print(table(summary_rows))
+    results = simulated(args, progress)
+    for key, by_policy in results.items():
+        rows_of_regime = simulated_rows(key, by_policy)
+        print(table(rows_of_regime))
+        headlines += simulated_headlines(key, by_policy)
+        details += rows_of_regime
+    out.mkdir(parents=True, exist_ok=True)
+    plots = learning_plots(results, out)
     for h in headlines:
         print(f"{h.measure}: {h.value} (target {h.target})")
+    print("plots: " + ", ".join(str(p) for p in plots))
     write_results(
         NAME,
         TITLE,
@@ -425,11 +418,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "`vw_direct` is VW's Workspace with tactful's arguments and seed, examples written "
         "independently, the same seeded draw: `mismatches` counts choices that differ from "
         "tactful's (must be 0). `mabwiser_linucb` is MABWiser's LinUCB (alpha 1). "
-        "(b) The simulator: the shipped VW policy (`tactful.toml`), learning under the "
-        "respect rules, and alternative explorations, each on the same simulated "
-        f"populations ({args.users} users x {args.days} days, {args.sim_seeds} seeds) as "
-        "the `OracleChooser`, which knows the true acceptance model. Reward is the "
-        "config's reward mapping; gaps are paired by seed, with their standard error.",
+        "(b) The simulator: the shipped policy (`tactful.toml`), learning in-process under "
+        "the respect rules, against uniform random among the eligible offers, the "
+        "hand-written rules (best intent match), the rules with the per-offer history "
+        "(the information ceiling), never offering, and the oracle (the simulator's true "
+        f"answer model), on the same {args.sim_seeds} populations with common random "
+        "numbers, in two regimes: the demo's (150 users from day one, 21 days) and a "
+        "steady stream (300 users arriving over 30 days, some leaving). `tactful_lead` is "
+        "the mean paired reward difference, with its 95% Student-t interval and the seeds "
+        "won. Reward is the config's mapping over every event, self-upgrades included. "
+        "Plots: cumulative reward per day, mean over seeds.",
         {
             "quick": args.quick,
             "seeds": args.seeds,
@@ -437,15 +435,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             "explorations": args.explorations,
             "min_stream": args.min_stream,
             "max_stream": args.max_stream,
-            "users": args.users,
-            "days": args.days,
+            "regimes": args.regimes,
             "sim_seed": args.sim_seed,
             "sim_seeds": args.sim_seeds,
-            "sim_alternatives": SIM_ALTERNATIVES,
+            "skip_supervised": args.skip_supervised,
         },
         headlines,
         details,
-        Path(args.out),
+        out,
     )
 
 

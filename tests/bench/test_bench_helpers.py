@@ -27,17 +27,18 @@ from bench.common import (
     write_results,
 )
 from bench.learning import (
-    SHIPPED,
     actions_of,
     direct_examples,
     features_of,
-    simulated_summary,
+    simulated_headlines,
     stream,
 )
 from bench.loadgen import server_ms
 from bench.train import reported_loss, vw_command_line
 from bench.workload import context_payload, decision_body, random_context
 from features import SessionContext
+from training.simulator import Tally
+from training.simulator.compare import INFORMED, NEVER, ORACLE, RULES, SHIPPED, UNIFORM
 
 
 @pytest.mark.parametrize("q", [0.0, 1.0, 25.0, 50.0, 90.0, 99.0, 100.0])
@@ -216,39 +217,29 @@ def test_server_ms_reads_the_app_metric_of_a_server_timing_header(
     assert server_ms(header) == ms
 
 
-def test_simulated_summary_pairs_each_setting_with_the_shipped_one_seed_by_seed() -> None:
-    def row(setting: str, seed: int, reward: float) -> dict[str, object]:
-        return {
-            "setting": setting,
-            "sim_seed": seed,
-            "reward": reward,
-            "share_of_oracle": reward / 100.0,
-            "acceptance": 0.1,
-            "impressions": 10,
-            "accepted": 1,
-            "conversions": 1,
-            "dismissals": 2,
-            "opt_outs": 1 if setting == SHIPPED else 3,
-            "violations": 0,
-            "arguments": setting,
-        }
-
-    rows = [
-        row(SHIPPED, 0, 50.0),
-        row("other", 0, 40.0),
-        row(SHIPPED, 1, 60.0),
-        row("other", 1, 64.0),
-        row(SHIPPED, 2, 70.0),
-        row("other", 2, 58.0),
+def tallies(name: str, rewards: list[float]) -> list[Tally]:
+    """One tally per seed with these rewards, over a week of 1,000 decisions each."""
+    return [
+        Tally(name, decisions=1000, impressions=100, dismissals=10, reward=r, curve=[(1000, r)])
+        for r in rewards
     ]
 
-    shipped, other = simulated_summary(rows)
 
-    assert shipped["setting"] == SHIPPED
-    assert shipped["reward_gap_to_shipped"] == 0.0
-    assert other["reward"] == pytest.approx(54.0)
-    gaps = [-10.0, 4.0, -12.0]  # other - shipped, per seed
-    assert other["reward_gap_to_shipped"] == pytest.approx(sum(gaps) / 3)
-    assert other["reward_gap_se"] == pytest.approx(np.std(gaps, ddof=1) / math.sqrt(3))
-    assert other["shipped_ahead_on"] == 2
-    assert other["opt_outs"] == 3.0
+def test_the_simulator_claims_hold_only_when_the_paired_lower_bound_is_above_zero() -> None:
+    results = {
+        SHIPPED: tallies(SHIPPED, [50.0, 60.0, 70.0]),
+        UNIFORM: tallies(UNIFORM, [40.0, 51.0, 59.0]),  # behind by 10, 9, 11: clearly
+        RULES: tallies(RULES, [40.0, 64.0, 58.0]),  # behind by 10, -4, 12: not clearly
+        INFORMED: tallies(INFORMED, [50.0, 60.0, 70.0]),
+        NEVER: tallies(NEVER, [0.0, 0.0, 0.0]),
+        ORACLE: tallies(ORACLE, [100.0, 100.0, 100.0]),
+    }
+
+    verdicts = {h.measure: h.met for h in simulated_headlines("stream", results)}
+
+    assert verdicts[f"simulator, steady stream: tactful - {UNIFORM}, reward (paired, 95% interval)"]
+    assert not verdicts[
+        f"simulator, steady stream: tactful - {RULES}, reward (paired, 95% interval)"
+    ]
+    assert not verdicts["simulator, steady stream: tactful's share of the oracle's reward"]
+    assert verdicts["simulator, steady stream: respect violations (every policy)"]

@@ -3,9 +3,12 @@
 1. start the real service on 127.0.0.1 (uvicorn, SQLite, the simulation's clock);
 2. drive simulated users through its HTTP API while its learner learns online;
 3. close the reward windows, retrain offline, evaluate off-policy, promote if the gate passes;
-4. run the same population through comparison policies (uniform, hand-written rules,
-   never offer, an oracle, and a pushy policy that ignores the respect rules);
-5. print a table, save plots, log everything to MLflow; say where to look next.
+4. run the same populations in-process under the comparison policies (uniform, hand-written
+   rules, the rules with the per-offer history, never offer, an oracle) over several seeds,
+   with common random numbers, and a pushy policy that ignores the respect rules;
+5. print the tables, save plots, log everything to MLflow; say where to look next.
+
+The in-process comparison is deterministic: the same seed prints the same table.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,22 +24,23 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from bandit import NeverOffer, TactfulConfig, Uniform, load_config
+from bandit import TactfulConfig, load_config
 from bandit.storage import SqlStore
 from serving.app import create_app
 from serving.http_chooser import HttpChooser, SimClock
 from serving.settings import Settings
 from training.plots import learning_curve, policy_comparison
 from training.retrain import retrain
-from training.simulator import (
-    Chooser,
-    Effects,
-    OracleChooser,
-    PolicyChooser,
-    PushyChooser,
-    RulesPolicy,
-    Tally,
-    simulate,
+from training.simulator import Effects, PushyChooser, Tally, simulate
+from training.simulator.compare import (
+    ORACLE,
+    POLICIES,
+    SHIPPED,
+    Paired,
+    Regime,
+    compare,
+    cumulative_curves,
+    summary,
 )
 from training.simulator.run import START
 from training.tracking import DEMO_EXPERIMENT, ONLINE_EXPERIMENT, Tracking
@@ -54,6 +58,8 @@ class DemoOptions:
     workdir: Path = Path("demo-output")
     mlruns: Path = Path("mlruns")
     comparisons: bool = True
+    #: Seeds of the in-process comparison, from ``seed`` on (at least 2: it is paired).
+    comparison_seeds: int = 5
 
 
 def free_port() -> int:
@@ -192,51 +198,57 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
     finally:
         store.close()
 
+    seeds = list(range(options.seed, options.seed + options.comparison_seeds))
+    paired_rows: list[dict[str, object]] = []
+    mean_curves: dict[str, list[tuple[int, float]]] = {}
     if options.comparisons:
-        echo("4. the same users under comparison policies (in-process)")
-        choosers: list[Chooser] = [
-            PolicyChooser("uniform random", config, Uniform()),
-            PolicyChooser("hand-written rules", config, RulesPolicy(config.catalog())),
-            PolicyChooser("never offer", config, NeverOffer()),
-            OracleChooser(config, effects),
+        echo(
+            f"4. the same users under comparison policies, in-process, on {len(seeds)} seeds "
+            f"({seeds[0]}..{seeds[-1]}) with common random numbers"
+        )
+        regime = Regime("demo", options.users, options.days)
+        results = compare(
+            config,
+            regime,
+            seeds,
+            effects=effects,
+            processes=2,
+            progress=_every(echo, len(seeds) * len(POLICIES) // 6 or 1),
+        )
+        for name, by_seed in results.items():
+            if name != SHIPPED:
+                tallies[name] = by_seed[0]  # this run's seed, beside the HTTP run
+        tallies["pushy (no rules)"] = simulate(
             PushyChooser(config, seed=options.seed),
-        ]
-        for chooser in choosers:
-            tallies[chooser.name] = simulate(
-                chooser,
-                config,
-                users=options.users,
-                days=options.days,
-                seed=options.seed,
-                effects=effects,
-                progress=progress(chooser.name, 1),
-            )
+            config,
+            users=options.users,
+            days=options.days,
+            seed=options.seed,
+            effects=effects,
+        )
+        paired_rows = summary(results)
+        mean_curves = cumulative_curves(results)
 
-    oracle = tallies.get("oracle")
+    oracle = tallies.get(ORACLE)
     oracle_reward = oracle.reward / max(oracle.decisions, 1) if oracle else None
-    echo("5. results")
+    echo(f"5. results of this run (seed {options.seed}; tactful served over HTTP)")
     echo(HEADER)
     for tally in tallies.values():
         echo(_row(tally, oracle_reward))
     echo(LEGEND)
+    if paired_rows:
+        echo(f"   over {len(seeds)} seeds, in-process, paired by seed (95% intervals)")
+        echo(PAIRED_HEADER)
+        for row in paired_rows:
+            echo(_paired_row(row))
+        echo(PAIRED_LEGEND)
     plots = [
         learning_curve(
-            {
-                name: versus_oracle(t, oracle)
-                for name, t in tallies.items()
-                if name not in ("oracle", "pushy (no rules)")
-            },
+            {name: t.curve_by_day() for name, t in tallies.items()},
             workdir / "demo_learning_curves.png",
-            "Reward as a share of the oracle's, day by day (3-day average)",
-            "share of the oracle's reward",
+            f"Cumulative reward, day by day (seed {options.seed})",
+            "cumulative reward",
             xlabel="day",
-        )
-        if oracle is not None
-        else learning_curve(
-            {name: t.curve for name, t in tallies.items()},
-            workdir / "demo_learning_curves.png",
-            "Cumulative reward",
-            "reward",
         ),
         policy_comparison(
             {name: t.reward / max(t.decisions, 1) for name, t in tallies.items()},
@@ -251,6 +263,16 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
             "violations",
         ),
     ]
+    if mean_curves:
+        plots.append(
+            learning_curve(
+                mean_curves,
+                workdir / "demo_learning_curves_over_seeds.png",
+                f"Cumulative reward, mean of {len(seeds)} seeds (in-process)",
+                "cumulative reward",
+                xlabel="day",
+            )
+        )
     metrics = {
         f"{_key(name)}.{measure}": value
         for name, t in tallies.items()
@@ -265,6 +287,15 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
             ("violations", float(t.violations)),
         )
     }
+    for row in paired_rows:
+        lead = row["lead"]
+        if isinstance(lead, Paired):
+            key = _key(str(row["policy"]))
+            metrics |= {
+                f"seeds.tactful_lead_over_{key}": lead.mean,
+                f"seeds.tactful_lead_over_{key}.low": lead.low,
+                f"seeds.tactful_lead_over_{key}.high": lead.high,
+            }
     run_id = tracking.log_report(
         DEMO_EXPERIMENT,
         f"demo-{options.users}u-{options.days}d-seed{options.seed}",
@@ -272,6 +303,7 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
             "users": options.users,
             "days": options.days,
             "seed": options.seed,
+            "comparison_seeds": options.comparison_seeds,
             **effects.model_dump(),
         },
         metrics,
@@ -287,22 +319,38 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
     return tallies
 
 
-def versus_oracle(tally: Tally, oracle: Tally, window: int = 3) -> list[tuple[int, float]]:
-    """Each day's reward as a share of the oracle's on the same day (a moving average).
+PAIRED_HEADER = (
+    f"{'policy':18s} {'reward':>8s} {'oracle':>6s} {'tactful lead':>30s} "
+    f"{'shown/1k':>8s} {'no-thx/1k':>9s} {'optout/1k':>9s}"
+)
+PAIRED_LEGEND = (
+    "reward = mean total per seed; tactful lead = tactful's reward minus this policy's, "
+    "seed by seed: mean [95% interval], seeds won; per 1k = per 1,000 decisions"
+)
 
-    The same people live the same days under every policy, so the oracle's day is the
-    fair yardstick; cumulative averages would hide learning behind seasonal drift.
-    """
-    mine = [r for _, r in tally.curve]
-    best = [r for _, r in oracle.curve]
-    points = []
-    for day in range(len(mine)):
-        start = max(0, day - window + 1)
-        gained = mine[day] - (mine[start - 1] if start else 0.0)
-        possible = best[day] - (best[start - 1] if start else 0.0)
-        if possible > 0:
-            points.append((day + 1, gained / possible))
-    return points
+
+def _paired_row(row: Mapping[str, object]) -> str:
+    lead = row["lead"]
+    share = row["share_of_oracle"]
+    return (
+        f"{row['policy']!s:18s} {row['reward']:8.1f} "
+        f"{share if isinstance(share, float) else 0.0:6.0%} "
+        f"{'-' if lead is None else str(lead):>30s} {row['shown_per_1000']:8.1f} "
+        f"{row['dismissals_per_1000']:9.1f} {row['opt_outs_per_1000']:9.2f}"
+    )
+
+
+def _every(echo: Echo, steps: int) -> Callable[[str], None]:
+    """Progress that prints every ``steps``-th line."""
+    count = 0
+
+    def show(line: str) -> None:
+        nonlocal count
+        count += 1
+        if count % steps == 0:
+            echo(f"   {line}")
+
+    return show
 
 
 def _key(name: str) -> str:

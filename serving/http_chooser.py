@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,6 +59,38 @@ class HttpChooser:
         response.raise_for_status()
 
     def end_of_day(self, now: datetime) -> None:
-        """Close the day's due reward windows; the server's learner takes them from there."""
+        """Close the day's due reward windows, then wait until the learner has learned them.
+
+        Waiting makes the simulated day end as an in-process one does, with the model
+        updated before the next day's first decision, instead of racing the learner thread.
+        """
         self.clock.now = now
         self.client.post("/v1/admin/windows/close").raise_for_status()
+        learner_caught_up(self.client)
+
+
+def learner_caught_up(client: httpx.Client, timeout: float = 60.0) -> None:
+    """Wait until the service's learner has no closed decision left to learn.
+
+    The lag gauge is set after each of the learner's ticks, so it is read only after a
+    settle time longer than a few ticks; then until it reads 0.
+    """
+    deadline = time.monotonic() + timeout
+    time.sleep(SETTLE_SECONDS)
+    while time.monotonic() < deadline:
+        if learner_lag(client.get("/metrics").text) == 0:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"the learner did not catch up within {timeout:.0f} s")
+
+
+def learner_lag(metrics: str) -> float:
+    """The ``tactful_learner_lag`` gauge from a Prometheus text page."""
+    for line in metrics.splitlines():
+        if line.startswith("tactful_learner_lag "):
+            return float(line.split()[1])
+    raise ValueError("no tactful_learner_lag gauge on the metrics page")
+
+
+#: Longer than a few learner ticks at the demo's poll interval (0.05 s).
+SETTLE_SECONDS = 0.3

@@ -86,11 +86,22 @@ def pscores(rows: Sequence[Logged]) -> NDArray[np.float64]:
 
 
 def split(rows: Sequence[Logged], holdout: float) -> tuple[list[Logged], list[Logged]]:
-    """Train on the older part of the log, evaluate on the newer: no peeking at the future."""
+    """Train on the older part of the log; evaluate on the newest decisions that had a choice.
+
+    ``holdout`` is the share of decisions with more than one eligible action kept for
+    evaluation, taken from the end. Decisions where "no offer" was the only option are
+    worth the same under every policy: in the holdout they would only pull every estimate
+    towards the default reward, and a log's tail (when offers have saturated) can be
+    almost nothing else. They are still trained on when they come before the cut.
+    """
     if not 0.0 < holdout < 1.0:
         raise ValueError("holdout must be between 0 and 1")
-    cut = round(len(rows) * (1.0 - holdout))
-    return list(rows[:cut]), list(rows[cut:])
+    choices = [at for at, row in enumerate(rows) if len(row.decision.actions) > 1]
+    kept = round(len(choices) * holdout)
+    if kept == 0:
+        return list(rows), []
+    cut = choices[-kept]
+    return list(rows[:cut]), [rows[at] for at in choices[-kept:]]
 
 
 def indicators(rows: Sequence[Logged], kind: EventKind) -> NDArray[np.float64]:

@@ -68,6 +68,15 @@ class GateDecision:
     promote: bool
     reasons: list[str]
 
+    @property
+    def verdict(self) -> str:
+        """The one line to read: the first reason that held the candidate back, or why it
+        passed."""
+        held = next((r for r in self.reasons if r.startswith("held")), None)
+        if held is not None:
+            return f"gate held the candidate: {held.removeprefix('held: ')}"
+        return "gate passed: " + "; ".join(r.removeprefix("ok: ") for r in self.reasons)
+
 
 @dataclass
 class TrainingReport:
@@ -264,7 +273,7 @@ def retrain(
     incumbent_policy: Policy | None = champion.policy if champion is not None else None
     incumbent_name = "champion" if champion is not None else "logging"
     if len(eval_rows) >= 10:
-        echo(f"evaluating off-policy on the newest {len(eval_rows)} decisions")
+        echo(f"evaluating off-policy on the newest {len(eval_rows)} decisions with a choice")
         targets: dict[str, Sequence[NDArray[np.float64]]] = {
             "candidate": target_probabilities(candidate, eval_rows)[1],
             "logging": [np.array(list(row.decision.pmf.values())) for row in eval_rows],
@@ -284,6 +293,7 @@ def retrain(
         decision = GateDecision(False, [*decision.reasons, reason])
     for reason in decision.reasons:
         echo(f"  gate {reason}")
+    echo(f"  {decision.verdict}")
 
     report = TrainingReport(
         summary,

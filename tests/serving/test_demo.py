@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.demo import DemoOptions, run_demo, versus_oracle
+from serving.demo import PAIRED_HEADER, DemoOptions, run_demo
 from tests.builders import EXAMPLE_CONFIG
 from training.simulator import Tally
 from training.tracking import DEMO_EXPERIMENT, Tracking
@@ -16,7 +16,9 @@ from training.tracking import DEMO_EXPERIMENT, Tracking
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Tally], list[str], Path]:
     root = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
-    options = DemoOptions(users=25, days=3, seed=2, workdir=root / "out", mlruns=root / "mlruns")
+    options = DemoOptions(
+        users=25, days=3, seed=2, workdir=root / "out", mlruns=root / "mlruns", comparison_seeds=3
+    )
     tallies = run_demo(EXAMPLE_CONFIG, options, echo=lines.append)
     return tallies, lines, root
 
@@ -30,6 +32,7 @@ def test_demo_drives_the_real_service_and_every_comparison_policy(
         "tactful (HTTP)",
         "uniform random",
         "hand-written rules",
+        "rules + history",
         "never offer",
         "oracle",
         "pushy (no rules)",
@@ -64,7 +67,12 @@ def test_demo_saves_plots_and_logs_them_to_mlflow(
     _, _, root = demo
     out = root / "out"
 
-    for name in ("demo_learning_curves.png", "demo_reward.png", "demo_respect_violations.png"):
+    for name in (
+        "demo_learning_curves.png",
+        "demo_learning_curves_over_seeds.png",
+        "demo_reward.png",
+        "demo_respect_violations.png",
+    ):
         assert (out / name).stat().st_size > 0
     client = Tracking(root / "mlruns").client()
     experiment = client.get_experiment_by_name(DEMO_EXPERIMENT)
@@ -74,8 +82,50 @@ def test_demo_saves_plots_and_logs_them_to_mlflow(
     assert "oracle.reward_per_decision" in runs[0].data.metrics
 
 
-def test_versus_oracle_compares_each_day_with_the_oracles_same_day() -> None:
-    mine = Tally("mine", curve=[(10, 1.0), (20, 3.0), (30, 3.0)])
-    oracle = Tally("oracle", curve=[(10, 2.0), (20, 4.0), (30, 8.0)])
+def paired_table(lines: list[str]) -> list[str]:
+    """The in-process comparison over seeds, as printed."""
+    start = lines.index(PAIRED_HEADER)
+    return lines[start - 1 : start + 8]
 
-    assert versus_oracle(mine, oracle, window=1) == [(1, 0.5), (2, 1.0), (3, 0.0)]
+
+def test_demo_compares_over_seeds_with_paired_intervals(
+    demo: tuple[dict[str, Tally], list[str], Path],
+) -> None:
+    _, lines, _ = demo
+
+    table = paired_table(lines)
+
+    assert "over 3 seeds" in table[0]
+    assert any(line.startswith("uniform random") and "won" in line for line in table)
+    assert any(line.startswith("tactful ") for line in table)
+
+
+def test_the_same_seed_prints_the_same_in_process_comparison(
+    demo: tuple[dict[str, Tally], list[str], Path], tmp_path: Path
+) -> None:
+    _, first, _ = demo
+    again: list[str] = []
+    options = DemoOptions(
+        users=25,
+        days=3,
+        seed=2,
+        workdir=tmp_path / "out",
+        mlruns=tmp_path / "mlruns",
+        comparison_seeds=3,
+    )
+
+    run_demo(EXAMPLE_CONFIG, options, echo=again.append)
+
+    assert paired_table(again) == paired_table(first)
+
+
+def test_the_retrain_says_in_one_line_why_the_gate_held_or_passed(
+    demo: tuple[dict[str, Tally], list[str], Path],
+) -> None:
+    _, lines, _ = demo
+
+    verdicts = [
+        line for line in lines if "gate held the candidate" in line or "gate passed" in line
+    ]
+
+    assert len(verdicts) == 1

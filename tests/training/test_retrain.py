@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -21,9 +22,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mlflow import MlflowClient
 
-from bandit import NO_OFFER, NeverOffer, TactfulConfig, Uniform, VWPolicy
+from bandit import NO_OFFER, Eligibility, NeverOffer, TactfulConfig, Uniform, VWPolicy
 from bandit.storage import SqlStore
-from features import to_matrix
+from features import extract, to_matrix
+from tests.builders import completed_upload
 from tests.training.conftest import (
     CONFIG_TEXT,
     SHARED_DECISIONS,
@@ -171,6 +173,51 @@ def test_gate_gives_every_reason_at_once() -> None:
     assert all(reason.startswith("held: ") for reason in decision.reasons)
     for fragment in ("evaluation rows", "thin overlap", "DR lower bound", "dismiss", "opt-out"):
         assert any(fragment in reason for reason in decision.reasons), fragment
+
+
+def test_a_held_gate_says_in_one_line_what_held_it() -> None:
+    candidate = policy_report("candidate", (0.10, 0.05, 0.15))
+
+    verdict = gate(candidate, INCUMBENT, rows=MIN_EVALUATION_ROWS).verdict
+
+    assert verdict.startswith("gate held the candidate: candidate DR lower bound 0.0500")
+    assert "\n" not in verdict
+
+
+def test_a_passed_gate_says_in_one_line_why_it_passed() -> None:
+    verdict = gate(BETTER, INCUMBENT, rows=MIN_EVALUATION_ROWS).verdict
+
+    assert verdict.startswith("gate passed: candidate DR lower bound 0.2000 > logging")
+
+
+def logged(seq: int, *actions: str) -> Logged:
+    """A row whose decision chose "no offer" among ``actions`` ("no offer" first)."""
+    decision = Uniform().decide(
+        extract(completed_upload()), Eligibility((NO_OFFER, *actions)), decision_id=f"d-{seq}"
+    )
+    return Logged(seq, replace(decision, chosen=NO_OFFER), 0.0)
+
+
+def test_the_holdout_is_the_newest_decisions_that_had_a_choice() -> None:
+    rows = [
+        logged(1, STORAGE),
+        logged(2),
+        logged(3, STORAGE),
+        logged(4),
+        logged(5, TEAM),
+        logged(6),
+    ]
+
+    train, evaluation = split(rows, 0.5)
+
+    assert [r.seq for r in evaluation] == [3, 5]
+    assert [r.seq for r in train] == [1, 2]
+
+
+def test_a_log_without_choices_has_no_holdout() -> None:
+    rows = [logged(1), logged(2), logged(3)]
+
+    assert split(rows, 0.3) == (rows, [])
 
 
 unit = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False)

@@ -73,6 +73,10 @@ class Tally:
         """``count`` per 1,000 decisions."""
         return 1000.0 * count / self.decisions if self.decisions else 0.0
 
+    def curve_by_day(self) -> list[tuple[int, float]]:
+        """(day, cumulative reward after it): the learning plot's points."""
+        return [(day, reward) for day, (_, reward) in enumerate(self.curve, start=1)]
+
     def weekly_reward(self) -> list[float]:
         """Reward earned in each week (the last one may be shorter)."""
         daily = [r for _, r in self.curve]

@@ -39,7 +39,7 @@ from mabwiser.mab import MAB, LearningPolicy  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from sklearn.preprocessing import StandardScaler
 
-from bandit import NO_OFFER, PolicySettings, VWPolicy, load_config
+from bandit import NO_OFFER, PolicySettings, TactfulConfig, VWPolicy, load_config
 from bandit.policy import sample
 from bandit.rules import Eligibility
 from bench.common import (
@@ -60,6 +60,7 @@ from training.simulator.compare import (
     INFORMED,
     NEVER,
     ORACLE,
+    POLICIES,
     RULES,
     SHIPPED,
     STREAM,
@@ -226,6 +227,25 @@ REGIMES = {"demo": DEMO, "stream": STREAM}
 MUST_BEAT = (UNIFORM, RULES)
 #: Its share of the oracle's reward must reach this in the steady stream.
 ORACLE_SHARE_TARGET = 0.8
+#: Other settings of the same policy, compared seed by seed with the shipped one when
+#: asked (``--alternatives``): how the default was chosen, reproducibly.
+ALTERNATIVES: dict[str, dict[str, Any]] = {
+    "epsilon 0.05, learning lone decisions": {"learn_lone_decisions": True},
+    "epsilon 0.02": {"epsilon": 0.02},
+    "epsilon 0.1": {"epsilon": 0.1},
+    "squarecb 10": {"exploration": "squarecb", "squarecb_gamma_scale": 10.0},
+    "squarecb 100, learning lone decisions (the former default)": {
+        "exploration": "squarecb",
+        "squarecb_gamma_scale": 100.0,
+        "learn_lone_decisions": True,
+    },
+}
+
+
+def with_policy(config: TactfulConfig, **update: Any) -> TactfulConfig:
+    """``config`` with some policy settings changed (validated again)."""
+    policy = PolicySettings.model_validate({**config.policy.model_dump(), **update})
+    return config.model_copy(update={"policy": policy})
 
 
 def simulated(args: argparse.Namespace, progress: Progress) -> dict[str, dict[str, list[Tally]]]:
@@ -279,6 +299,17 @@ def simulated_headlines(key: str, results: dict[str, list[Tally]]) -> list[Headl
                 lead.low > 0 if target else None,
             )
         )
+    for other in rows:
+        if other not in POLICIES:
+            headlines.append(
+                Headline.of(
+                    NAME,
+                    f"simulator, {name}: tactful - {other} (paired, 95% interval)",
+                    str(rows[other]["lead"]),
+                    "-",
+                    None,
+                )
+            )
     share = ours["share_of_oracle"]
     stream = key == "stream"
     headlines.append(
@@ -333,6 +364,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sim-seeds", type=int, default=None, help="simulator seeds (>= 2)")
     parser.add_argument("--processes", type=int, default=2, help="simulations run at once")
     parser.add_argument("--skip-supervised", action="store_true", help="only the simulator")
+    parser.add_argument(
+        "--alternatives",
+        action="store_true",
+        help="also run other exploration settings, paired with the shipped one",
+    )
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     args.seeds = args.seeds or (1 if args.quick else 3)
@@ -439,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "sim_seed": args.sim_seed,
             "sim_seeds": args.sim_seeds,
             "skip_supervised": args.skip_supervised,
+            "alternatives": ALTERNATIVES if args.alternatives else {},
         },
         headlines,
         details,

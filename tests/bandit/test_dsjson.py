@@ -228,7 +228,11 @@ def test_text_namespaces_reads_names_bare_flags_and_values() -> None:
 # model one ulp apart. Features and labels are otherwise identical, so predictions
 # agree to ~1e-6 on realistic values and exactly on values both readers parse alike.
 
-SETTINGS = PolicySettings(exploration="softmax", softmax_lambda=5.0, bits=16, seed=7)
+#: Learning every decision, as VW does with every labelled line of an export (the export
+#: is the whole log; which decisions a policy learns is the policy's setting).
+SETTINGS = PolicySettings(
+    exploration="softmax", softmax_lambda=5.0, bits=16, seed=7, learn_lone_decisions=True
+)
 #: One float32 step of a value near 1, with room: the readers' rounding difference.
 ULP = 1e-6
 Log = list[tuple[Decision, float | None]]

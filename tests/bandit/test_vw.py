@@ -428,3 +428,19 @@ def test_a_decision_with_experience_scores_as_its_full_text(catalog: Catalog) ->
 
     pmf = policy.decide(features, Eligibility(actions), decision_id="x").pmf
     assert pmf == pytest.approx(dict(zip(actions, expected, strict=True)), rel=1e-5)
+
+
+@pytest.mark.parametrize("lone", [False, True])
+def test_a_decision_with_only_no_offer_is_learned_only_when_the_settings_say_so(
+    catalog: Catalog, lone: bool
+) -> None:
+    policy = VWPolicy(PolicySettings(bits=12, learn_lone_decisions=lone), catalog=catalog)
+    features = extract(completed_upload())
+    choice = (NO_OFFER, "storage_200")
+    before = policy._workspace.predict(policy.examples(features, choice))
+
+    for n in range(20):
+        policy.learn(policy.decide(features, Eligibility((NO_OFFER,)), decision_id=f"d{n}"), 1.0)
+
+    after = policy._workspace.predict(policy.examples(features, choice))
+    assert (after != before) is lone

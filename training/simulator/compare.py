@@ -56,11 +56,19 @@ ORACLE = "oracle"
 POLICIES = (SHIPPED, UNIFORM, RULES, INFORMED, NEVER, ORACLE)
 
 
-def chooser(name: str, config: TactfulConfig, effects: Effects) -> Chooser:
-    """A fresh chooser by name: the shipped policy is the config's own, learning in-process."""
+def chooser(
+    name: str,
+    config: TactfulConfig,
+    effects: Effects,
+    variants: Mapping[str, TactfulConfig] | None = None,
+) -> Chooser:
+    """A fresh chooser by name: the shipped policy is the config's own, learning in-process;
+    a variant is the same, under another config (other policy settings, say)."""
     catalog = config.catalog()
     if name == SHIPPED:
         return PolicyChooser(SHIPPED, config, make_policy(config))
+    if variants and name in variants:
+        return PolicyChooser(name, variants[name], make_policy(variants[name]))
     if name == UNIFORM:
         return PolicyChooser(UNIFORM, config, Uniform())
     if name == RULES:
@@ -74,13 +82,13 @@ def chooser(name: str, config: TactfulConfig, effects: Effects) -> Chooser:
     raise ValueError(f"unknown comparison policy {name!r} (known: {', '.join(POLICIES)})")
 
 
-Job = tuple[str, TactfulConfig, Regime, int, Effects]
+Job = tuple[str, TactfulConfig, Regime, int, Effects, Mapping[str, TactfulConfig]]
 
 
 def _run(job: Job) -> tuple[str, int, Tally]:
-    name, config, regime, seed, effects = job
+    name, config, regime, seed, effects, variants = job
     tally = simulate(
-        chooser(name, config, effects),
+        chooser(name, config, effects, variants),
         config,
         users=regime.users,
         days=regime.days,
@@ -97,18 +105,24 @@ def compare(
     seeds: Iterable[int],
     *,
     names: Sequence[str] = POLICIES,
+    variants: Mapping[str, TactfulConfig] | None = None,
     effects: Effects | None = None,
     processes: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, list[Tally]]:
     """Each named policy's tally on each seed, in seed order (the same order for all).
 
-    With ``processes`` > 1 the runs are spread over that many processes; the results do
-    not depend on it.
+    ``variants`` are more policies to run, each the shipped one under its own config, by
+    name. With ``processes`` > 1 the runs are spread over that many processes; the
+    results do not depend on it.
     """
     effects = effects or Effects()
+    variants = dict(variants or {})
     seeds = list(seeds)
-    jobs: list[Job] = [(name, config, regime, seed, effects) for seed in seeds for name in names]
+    everyone = [*names, *variants]
+    jobs: list[Job] = [
+        (name, config, regime, seed, effects, variants) for seed in seeds for name in everyone
+    ]
     found: dict[tuple[str, int], Tally] = {}
 
     def record(done: int, result: tuple[str, int, Tally]) -> None:
@@ -124,7 +138,7 @@ def compare(
     else:
         for done, job in enumerate(jobs, start=1):
             record(done, _run(job))
-    return {name: [found[name, seed] for seed in seeds] for name in names}
+    return {name: [found[name, seed] for seed in seeds] for name in everyone}
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,27 @@ class Rolling:
         }
 
 
+def foreign_cursor(trained_on: str | None, serving: str) -> str | None:
+    """Why a model's log cursor cannot be used on the ``serving`` database, or ``None``.
+
+    A cursor is a decision seq, a position in one database's log: the same number in
+    another database points at unrelated decisions, and a learner resuming there
+    would silently skip every decision before it.
+    """
+    if trained_on == serving:
+        return None
+    if trained_on is None:
+        return (
+            "it records no database (trained from a file, or registered before models "
+            f"recorded one), so its log position means nothing in database {serving}; "
+            "train a model on this database to replace it"
+        )
+    return (
+        f"it was trained on database {trained_on}, not this one ({serving}), so its log "
+        "position means nothing here; train a model on this database to replace it"
+    )
+
+
 class Learner:
     """Runs in a background thread of each server process; at most one is active."""
 
@@ -159,7 +180,9 @@ class Learner:
 
         The champion was trained on the log up to some seq; adopting it rewinds the
         cursor there, so everything after is learned once, by this model. Replicas
-        receive it through the checkpoint written here.
+        receive it through the checkpoint written here. A champion trained on another
+        database (or on a file) is refused with one log line: its seq counts in another
+        log, and adopting it would skip that many of this database's decisions unlearned.
         """
         root = self.settings.mlruns
         now = time.monotonic()
@@ -178,6 +201,14 @@ class Learner:
         try:
             champion = tracking.champion(service.config)
             if champion is None:
+                return False
+            foreign = foreign_cursor(champion.database_id, service.store.database_id)
+            if foreign is not None:
+                service.metrics.model_swaps.labels(result="refused").inc()
+                log.warning(
+                    "refused champion", extra={"fields": {"version": version, "reason": foreign}}
+                )
+                self.champion_version = version
                 return False
             service.trial(champion.policy)
         except Exception as error:  # a broken registry entry must not stop serving

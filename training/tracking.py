@@ -41,6 +41,10 @@ POLICY_ARTIFACT = "policy.zip"
 CONFIG_ARTIFACT = "tactful.toml"
 #: Tag on a model version: the last log seq its training data covered.
 LAST_SEQ_TAG = "tactful.last_seq"
+#: Tag on a training run and its model version: the identity of the database whose log
+#: ``LAST_SEQ_TAG`` counts in (absent when trained from a file). A seq names a position
+#: in one database's log only; serving adopts a cursor only from its own database.
+DATABASE_TAG = "tactful.database_id"
 
 
 class PolicyModel(PythonModel):
@@ -91,6 +95,9 @@ class Champion:
     policy: Policy
     last_seq: int
     metrics: Mapping[str, float]
+    #: The database ``last_seq`` is a position in (``None``: trained from a file, or
+    #: registered before models recorded it).
+    database_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,9 +146,16 @@ class Tracking:
         artifacts: Mapping[str, Path],
         tags: Mapping[str, str],
         last_seq: int,
+        database_id: str | None,
         register: bool = True,
     ) -> LoggedRun:
-        """Log one offline training run, and register its model."""
+        """Log one offline training run, and register its model.
+
+        ``last_seq`` is recorded with ``database_id``, the database whose log it counts in
+        (``None`` for a log read from a file), on the run and on the model version.
+        """
+        if database_id is not None:
+            tags = {**tags, DATABASE_TAG: database_id}
         client = self.client()
         experiment_id = self.experiment(OFFLINE_EXPERIMENT)
         with tempfile.TemporaryDirectory() as tmp:
@@ -167,6 +181,8 @@ class Tracking:
         if register and info.registered_model_version is not None:
             version = str(info.registered_model_version)
             client.set_model_version_tag(MODEL_NAME, version, LAST_SEQ_TAG, str(last_seq))
+            if database_id is not None:
+                client.set_model_version_tag(MODEL_NAME, version, DATABASE_TAG, database_id)
         return LoggedRun(run.info.run_id, version)
 
     def log_gate(self, run_id: str, promoted: bool, reasons: list[str]) -> None:
@@ -211,6 +227,7 @@ class Tracking:
             policy=policy,
             last_seq=int(version.tags.get(LAST_SEQ_TAG, "0")),
             metrics=dict(metrics),
+            database_id=version.tags.get(DATABASE_TAG),
         )
 
     def log_report(

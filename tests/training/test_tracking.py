@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +41,14 @@ from tests.training.conftest import (
 )
 from training.logs import Logged, LogSummary, split
 from training.retrain import TrainingReport
-from training.tracking import CHAMPION, DATABASE_TAG, MODEL_NAME, Tracking
+from training.tracking import (
+    CHAMPION,
+    DATABASE_TAG,
+    HOLDER_TAG,
+    MODEL_NAME,
+    ONLINE_EXPERIMENT,
+    Tracking,
+)
 
 # -- the champion as a pyfunc model -----------------------------------------------------------
 
@@ -215,13 +223,16 @@ def test_the_promote_command_refuses_a_missing_version_clearly(
 # -- the learner adopts the champion ----------------------------------------------------------
 
 
-def service_on(store: SqlStore, url: str, config: TactfulConfig, mlruns: Path) -> Service:
+def service_on(
+    store: SqlStore, url: str, config: TactfulConfig, mlruns: Path, lease_seconds: float = 15.0
+) -> Service:
     """A service over ``store`` whose learner polls ``mlruns`` for a champion, and never waits."""
     settings = Settings(
         database_url=url,
         mlruns=mlruns,
         champion_poll_seconds=0.001,
         checkpoint_every=1_000_000,  # only adopting a champion checkpoints here
+        lease_seconds=lease_seconds,
     )
     return Service(settings, config, store, Metrics())
 
@@ -406,3 +417,67 @@ def test_after_adopting_the_learner_learns_what_came_after_the_champions_data(
     adopted = store.latest_checkpoint()
     assert adopted is not None
     assert adopted.last_seq == champion.last_seq
+
+
+# -- the learner's own MLflow runs ------------------------------------------------------------
+
+
+def online_runs(tracking: Tracking) -> dict[str, str]:
+    """Each online-learning run's holder tag and status."""
+    client = tracking.client()
+    experiment = client.get_experiment_by_name(ONLINE_EXPERIMENT)
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    return {run.data.tags[HOLDER_TAG]: run.info.status for run in runs}
+
+
+def test_a_learner_that_stops_ends_its_online_run_finished(
+    new_tracking: TrackingFactory,
+    tmp_path: Path,
+    config: TactfulConfig,
+    empty_store: tuple[SqlStore, str],
+) -> None:
+    tracking = new_tracking(tmp_path / "mlruns")
+    store, url = empty_store
+    learner = Learner(service_on(store, url, config, tracking.root))
+
+    learner.tick()
+    running = online_runs(tracking)
+    learner.stop()  # what the service's shutdown calls
+
+    assert running == {learner.holder: "RUNNING"}
+    assert online_runs(tracking) == {learner.holder: "FINISHED"}
+
+
+def test_the_next_learner_marks_the_run_of_one_that_died_killed(
+    new_tracking: TrackingFactory,
+    tmp_path: Path,
+    config: TactfulConfig,
+    empty_store: tuple[SqlStore, str],
+) -> None:
+    tracking = new_tracking(tmp_path / "mlruns")
+    store, url = empty_store
+    elsewhere = sqlite_store(tmp_path / "elsewhere.db", config)
+    other = Learner(
+        service_on(elsewhere, f"sqlite:///{tmp_path / 'elsewhere.db'}", config, tracking.root)
+    )
+    other.tick()  # another database's learner, alive, logging to the same folder
+    died = Learner(service_on(store, url, config, tracking.root, lease_seconds=0.05))
+    died.tick()
+    time.sleep(0.1)  # it never stops: its lease runs out
+
+    restarted = Learner(service_on(store, url, config, tracking.root))
+    restarted.tick()
+
+    try:
+        assert restarted.active
+        assert online_runs(tracking) == {
+            other.holder: "RUNNING",
+            died.holder: "KILLED",
+            restarted.holder: "RUNNING",
+        }
+    finally:
+        restarted.stop()
+        other.stop()
+        elsewhere.close()
+    assert online_runs(tracking)[restarted.holder] == "FINISHED"

@@ -17,11 +17,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bandit import EventKind, make_policy
 from bandit.artifact import dump_policy
 from bandit.storage import Checkpoint, Finished
 from serving.service import Service
+
+if TYPE_CHECKING:  # MLflow is imported only when a registry exists: it takes seconds
+    from training.tracking import Tracking
 
 log = logging.getLogger("tactful.learner")
 LEASE = "learner"
@@ -63,6 +67,27 @@ class Rolling:
         }
 
 
+def foreign_cursor(trained_on: str | None, serving: str) -> str | None:
+    """Why a model's log cursor cannot be used on the ``serving`` database, or ``None``.
+
+    A cursor is a decision seq, a position in one database's log: the same number in
+    another database points at unrelated decisions, and a learner resuming there
+    would silently skip every decision before it.
+    """
+    if trained_on == serving:
+        return None
+    if trained_on is None:
+        return (
+            "it records no database (trained from a file, or registered before models "
+            f"recorded one), so its log position means nothing in database {serving}; "
+            "train a model on this database to replace it"
+        )
+    return (
+        f"it was trained on database {trained_on}, not this one ({serving}), so its log "
+        "position means nothing here; train a model on this database to replace it"
+    )
+
+
 class Learner:
     """Runs in a background thread of each server process; at most one is active."""
 
@@ -80,6 +105,8 @@ class Learner:
         self._last_champion_poll = 0.0
         self.champion_version: str | None = None
         self.rolling = Rolling()
+        #: This tenure's MLflow run (online metrics), while a registry exists.
+        self.online_run: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -97,6 +124,7 @@ class Learner:
             self.checkpoint()
             self.service.store.release_lease(LEASE, self.holder)
             self.active = False
+            self._end_online_run("FINISHED")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -133,6 +161,7 @@ class Learner:
         if self.active:
             log.warning("learner lease lost; this process now only decides")
             self.active = False
+            self._end_online_run("KILLED")
         self.service.metrics.learner_active.set(0)
         now = time.monotonic()
         if now - self._last_refresh >= self.settings.checkpoint_poll_seconds:
@@ -153,24 +182,71 @@ class Learner:
         self.active = True
         self.learned_since_checkpoint = 0
         log.info("learner active", extra={"fields": {"holder": self.holder, "cursor": self.cursor}})
+        self._start_online_run()
+
+    # -- the tenure's MLflow run ---------------------------------------------------------------
+
+    def _tracking(self) -> Tracking | None:
+        """The MLflow registry, when one exists (tracking is opt-in: no folder, no MLflow)."""
+        root = self.settings.mlruns
+        if root is None or not (root / "mlflow.db").exists():
+            return None
+        from training.tracking import Tracking
+
+        return Tracking(root)
+
+    def _start_online_run(self) -> None:
+        """Open this tenure's run, first ending as ``KILLED`` those of learners that died.
+
+        Holding the lease means no other learner of this database is alive, so its runs
+        still ``RUNNING`` were left by a process that crashed or was killed.
+        """
+        tracking = self._tracking()
+        if tracking is None or self.online_run is not None:
+            return
+        database_id = self.service.store.database_id
+        try:
+            abandoned = tracking.end_abandoned_online_runs(database_id)
+            if abandoned:
+                log.warning(
+                    "marked the online runs of a learner that died KILLED",
+                    extra={"fields": {"runs": abandoned}},
+                )
+            self.online_run = tracking.start_online_run(
+                f"learner-{self.holder}", self.holder, database_id
+            )
+        except Exception:  # tracking is an observer: it must never stop learning
+            log.exception("could not start the online MLflow run")
+
+    def _end_online_run(self, status: str) -> None:
+        """End this tenure's run (``FINISHED`` on a clean stop, ``KILLED`` if cut short)."""
+        tracking, run_id = self._tracking(), self.online_run
+        self.online_run = None
+        if tracking is None or run_id is None:
+            return
+        try:
+            tracking.end_online_run(run_id, status)
+        except Exception:
+            log.exception("could not end the online MLflow run")
+
+    # -- the offline champion -------------------------------------------------------------------
 
     def poll_champion(self, force: bool = False) -> bool:
         """Adopt a newly promoted offline champion as the base of online learning.
 
         The champion was trained on the log up to some seq; adopting it rewinds the
         cursor there, so everything after is learned once, by this model. Replicas
-        receive it through the checkpoint written here.
+        receive it through the checkpoint written here. A champion trained on another
+        database (or on a file) is refused with one log line: its seq counts in another
+        log, and adopting it would skip that many of this database's decisions unlearned.
         """
-        root = self.settings.mlruns
         now = time.monotonic()
-        if root is None or not (root / "mlflow.db").exists():
+        tracking = self._tracking()
+        if tracking is None:
             return False
         if not force and now - self._last_champion_poll < self.settings.champion_poll_seconds:
             return False
         self._last_champion_poll = now
-        from training.tracking import Tracking  # MLflow is imported only when a registry exists
-
-        tracking = Tracking(root)
         version = tracking.champion_version()
         if version is None or version == self.champion_version:
             return False
@@ -178,6 +254,14 @@ class Learner:
         try:
             champion = tracking.champion(service.config)
             if champion is None:
+                return False
+            foreign = foreign_cursor(champion.database_id, service.store.database_id)
+            if foreign is not None:
+                service.metrics.model_swaps.labels(result="refused").inc()
+                log.warning(
+                    "refused champion", extra={"fields": {"version": version, "reason": foreign}}
+                )
+                self.champion_version = version
                 return False
             service.trial(champion.policy)
         except Exception as error:  # a broken registry entry must not stop serving
@@ -223,14 +307,15 @@ class Learner:
         return learned
 
     def snapshot(self) -> None:
-        """Log rolling online metrics to MLflow's online experiment, when a registry exists."""
-        root = self.settings.mlruns
-        if root is None or not (root / "mlflow.db").exists() or not self.rolling.decisions:
+        """Log rolling online metrics to this tenure's MLflow run, when a registry exists."""
+        if not self.rolling.decisions:
             return
-        from training.tracking import Tracking
-
+        self._start_online_run()  # the registry may have appeared since the take-over
+        tracking = self._tracking()
+        if tracking is None or self.online_run is None:
+            return
         try:
-            Tracking(root).log_online(self.rolling.metrics(), self.cursor, f"learner-{self.holder}")
+            tracking.log_online(self.online_run, self.rolling.metrics(), self.cursor)
         except Exception:  # tracking is an observer: it must never stop learning
             log.exception("could not log online metrics")
         self.rolling = Rolling()

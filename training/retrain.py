@@ -360,6 +360,7 @@ def retrain(
         artifacts={**{p.name: p for p in plots}, **extra_artifacts},
         tags={"tactful.incumbent": incumbent_name},
         last_seq=train_rows[-1].seq if train_rows and isinstance(source, SqlStore) else 0,
+        database_id=source.database_id if isinstance(source, SqlStore) else None,
     )
     report.plots = plots
     report.run_id, report.model_version = run.run_id, run.model_version

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import mlflow.artifacts
+import mlflow.models
 import mlflow.pyfunc
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
 from mlflow.pyfunc.model import PythonModel
+from mlflow.types.schema import Array, ColSpec, Schema
 
 from bandit import NO_OFFER, Eligibility, TactfulConfig, parse_config
 from bandit.artifact import dump_policy, load_policy
@@ -41,6 +46,35 @@ POLICY_ARTIFACT = "policy.zip"
 CONFIG_ARTIFACT = "tactful.toml"
 #: Tag on a model version: the last log seq its training data covered.
 LAST_SEQ_TAG = "tactful.last_seq"
+#: Tag on a training run and its model version: the identity of the database whose log
+#: ``LAST_SEQ_TAG`` counts in (absent when trained from a file). A seq names a position
+#: in one database's log only; serving adopts a cursor only from its own database.
+DATABASE_TAG = "tactful.database_id"
+#: Tag on an online-learning run: the learner process (lease holder) that logs to it.
+HOLDER_TAG = "tactful.holder"
+#: The file MLflow runs to load the registered model ("models from code": no pickle).
+MODEL_CODE = Path(__file__).with_name("policy_model.py")
+#: tactful's packages, shipped inside the registered model: no package index has tactful,
+#: so the model carries the code it runs, and loads where tactful is not installed.
+MODEL_PACKAGES = tuple(Path(__file__).parent.parent / p for p in ("bandit", "features", "training"))
+#: The distributions that code imports, pinned to the versions it was logged with.
+MODEL_REQUIREMENTS = ("mlflow", "numpy", "pandas", "pydantic", "vowpalwabbit")
+#: What the registered model takes: a session context as JSON text, and optionally the
+#: eligible action ids. A dict for one row, or a DataFrame with these columns.
+MODEL_SIGNATURE = ModelSignature(
+    inputs=Schema(
+        [
+            ColSpec("string", "context"),
+            ColSpec(Array("string"), "actions", required=False),
+        ]
+    )
+)
+#: A moment worth an offer, as a client sends it: the registered model's input example.
+EXAMPLE_CONTEXT: dict[str, Any] = {
+    "placement": "files",
+    "signals": [{"kind": "limit_reached", "limit": "storage", "usage": 0.97}],
+    "activity": {"stage": "completed"},
+}
 
 
 class PolicyModel(PythonModel):
@@ -65,21 +99,49 @@ class PolicyModel(PythonModel):
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> list[dict[str, float]]:
         """The policy's distribution over the actions of each row."""
-        out = []
         default = (NO_OFFER, *self.catalog.offers)
-        for _, row in model_input.iterrows():
+        out = []
+        for row in model_input.to_dict("records"):
             raw = row["context"]
             session = SessionContext.model_validate(
                 json.loads(raw) if isinstance(raw, str) else raw
             )
-            given = row.get("actions") if "actions" in model_input.columns else None
-            actions = tuple(given) if given is not None and len(given) else default
-            if actions[0] != NO_OFFER:
-                actions = (NO_OFFER, *(a for a in actions if a != NO_OFFER))
-            Eligibility(actions)  # validates the action set
+            actions = eligible_actions(row.get("actions"), default)
             pmf = self.policy.probabilities(extract(session), actions)
             out.append(dict(zip(actions, pmf.tolist(), strict=True)))
         return out
+
+
+def eligible_actions(given: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A row's action ids with "no offer" first, or ``default`` when it names none.
+
+    A row without the optional column reads as ``None`` or NaN, one with it as a list
+    or an array.
+    """
+    if isinstance(given, str) or not hasattr(given, "__len__") or not len(given):
+        return default
+    actions = (NO_OFFER, *(str(a) for a in given if a != NO_OFFER))
+    Eligibility(actions)  # validates the action set
+    return actions
+
+
+def set_policy_model() -> None:
+    """Name the model MLflow loads when it runs :data:`MODEL_CODE`."""
+    mlflow.models.set_model(PolicyModel())
+
+
+def model_environment() -> dict[str, Any]:
+    """The registered model's environment, stated rather than guessed.
+
+    Pinned to what this process runs; pip itself is left to the environment manager
+    (a ``uv`` virtual environment has none to pin, and any pip installs the pins).
+    """
+    pins = [f"{name}=={installed_version(name)}" for name in MODEL_REQUIREMENTS]
+    return {
+        "name": "tactful-policy",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pins}],
+    }
 
 
 @dataclass(frozen=True)
@@ -91,6 +153,9 @@ class Champion:
     policy: Policy
     last_seq: int
     metrics: Mapping[str, float]
+    #: The database ``last_seq`` is a position in (``None``: trained from a file, or
+    #: registered before models recorded it).
+    database_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,9 +204,16 @@ class Tracking:
         artifacts: Mapping[str, Path],
         tags: Mapping[str, str],
         last_seq: int,
+        database_id: str | None,
         register: bool = True,
     ) -> LoggedRun:
-        """Log one offline training run, and register its model."""
+        """Log one offline training run, and register its model.
+
+        ``last_seq`` is recorded with ``database_id``, the database whose log it counts in
+        (``None`` for a log read from a file), on the run and on the model version.
+        """
+        if database_id is not None:
+            tags = {**tags, DATABASE_TAG: database_id}
         client = self.client()
         experiment_id = self.experiment(OFFLINE_EXPERIMENT)
         with tempfile.TemporaryDirectory() as tmp:
@@ -158,15 +230,23 @@ class Tracking:
                     mlflow.log_artifact(str(path))
                 info = mlflow.pyfunc.log_model(
                     name="policy",
-                    python_model=PolicyModel(),
+                    python_model=str(MODEL_CODE),
                     artifacts={"policy": str(policy_path), "config": str(config_path)},
+                    code_paths=[str(package) for package in MODEL_PACKAGES],
+                    conda_env=model_environment(),
+                    signature=MODEL_SIGNATURE,
+                    input_example={
+                        "context": json.dumps(EXAMPLE_CONTEXT),
+                        "actions": [NO_OFFER, *list(config.catalog().offers)[:1]],
+                    },
                     registered_model_name=MODEL_NAME if register else None,
-                    pip_requirements=["tactful"],
                 )
         version = None
         if register and info.registered_model_version is not None:
             version = str(info.registered_model_version)
             client.set_model_version_tag(MODEL_NAME, version, LAST_SEQ_TAG, str(last_seq))
+            if database_id is not None:
+                client.set_model_version_tag(MODEL_NAME, version, DATABASE_TAG, database_id)
         return LoggedRun(run.info.run_id, version)
 
     def log_gate(self, run_id: str, promoted: bool, reasons: list[str]) -> None:
@@ -211,6 +291,7 @@ class Tracking:
             policy=policy,
             last_seq=int(version.tags.get(LAST_SEQ_TAG, "0")),
             metrics=dict(metrics),
+            database_id=version.tags.get(DATABASE_TAG),
         )
 
     def log_report(
@@ -230,20 +311,38 @@ class Tracking:
                 mlflow.log_artifact(str(path))
         return str(run.info.run_id)
 
-    def log_online(self, metrics: Mapping[str, float], step: int, run_name: str) -> None:
-        """Append rolling online-learning metrics to the online experiment's run."""
+    def start_online_run(self, run_name: str, holder: str, database_id: str) -> str:
+        """Open the run one learner's tenure logs its rolling metrics to; returns its id."""
         client = self.client()
         experiment_id = self.experiment(ONLINE_EXPERIMENT)
-        runs = client.search_runs(
-            [experiment_id], filter_string=f"tags.mlflow.runName = '{run_name}'", max_results=1
-        )
-        run_id = (
-            runs[0].info.run_id
-            if runs
-            else client.create_run(experiment_id, run_name=run_name).info.run_id
-        )
+        tags = {DATABASE_TAG: database_id, HOLDER_TAG: holder}
+        return str(client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id)
+
+    def log_online(self, run_id: str, metrics: Mapping[str, float], step: int) -> None:
+        """Append rolling online-learning metrics to a learner's run."""
+        client = self.client()
         for key, value in metrics.items():
             client.log_metric(run_id, key, float(value), step=step)
+
+    def end_online_run(self, run_id: str, status: str = "FINISHED") -> None:
+        """End a learner's run: ``FINISHED`` when it stopped cleanly, else ``KILLED``."""
+        self.client().set_terminated(run_id, status=status)
+
+    def end_abandoned_online_runs(self, database_id: str) -> list[str]:
+        """Mark ``KILLED`` the runs of this database's learners that never ended; their ids.
+
+        Called by a learner taking over: the lease says no other learner of this database
+        is alive, so a run still ``RUNNING`` belonged to one that died without ending it.
+        Other databases' runs are theirs to end.
+        """
+        client = self.client()
+        experiment_id = self.experiment(ONLINE_EXPERIMENT)
+        query = f"attributes.status = 'RUNNING' and tags.`{DATABASE_TAG}` = '{database_id}'"
+        ended = []
+        for run in client.search_runs([experiment_id], filter_string=query, max_results=1000):
+            client.set_terminated(run.info.run_id, status="KILLED")
+            ended.append(str(run.info.run_id))
+        return ended
 
 
 def _param(value: object) -> str:

@@ -57,7 +57,15 @@ from bandit.storage.engine import (
     make_engine,
     migrate,
 )
-from bandit.storage.tables import checkpoints, decisions, events, leases, users
+from bandit.storage.tables import (
+    DATABASE_ID,
+    checkpoints,
+    decisions,
+    events,
+    leases,
+    store_metadata,
+    users,
+)
 from features import SessionContext
 
 #: Events that only make sense when an offer was shown.
@@ -285,6 +293,21 @@ class SqlStore:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
+
+    @cached_property
+    def database_id(self) -> str:
+        """This database's identity: a random id its migration made once, never changed.
+
+        Log positions (decision seqs) mean something only in the log they came from, so
+        a model's cursor is recorded with this id and adopted only where it matches.
+        """
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(store_metadata.c.value).where(store_metadata.c.name == DATABASE_ID)
+            ).scalar_one_or_none()
+        if value is None:
+            raise RuntimeError("the database has no identity: it was not migrated to the head")
+        return str(value)
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

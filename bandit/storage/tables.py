@@ -128,3 +128,14 @@ leases = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
 )
+
+#: Facts about the database itself, one row each; see :data:`DATABASE_ID`.
+store_metadata = Table(
+    "store_metadata",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+#: The ``store_metadata`` row holding the database's identity: a random id its migration
+#: made once. A log cursor (a decision seq) names a position in one database's log only.
+DATABASE_ID = "database_id"

@@ -10,6 +10,8 @@ overlap) and every one still running is stopped at its end.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -92,7 +94,22 @@ def _learner(name: str) -> Callable[[Path], Server]:
 
 
 def _restarted(base: Path) -> Server:
-    return Server("restarted", base / "restarted", {"TACTFUL_LEASE_SECONDS": str(LEASE_SECONDS)})
+    # With an MLflow folder of its own: its learner's runs must end with each tenure.
+    server = Server("restarted", base / "restarted", {"TACTFUL_LEASE_SECONDS": str(LEASE_SECONDS)})
+    create_mlflow_folder(Path(server.settings["TACTFUL_MLRUNS"]))
+    return server
+
+
+def create_mlflow_folder(root: Path) -> None:
+    """An empty MLflow folder at ``root``, made in a child process.
+
+    A child, because :class:`~training.tracking.Tracking` sets MLflow's URIs for the
+    whole process, and this suite's process should not carry them.
+    """
+    script = "import sys; from training.tracking import Tracking; Tracking(sys.argv[1]).client()"
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script, str(root)], check=True, capture_output=True, timeout=300
+    )
 
 
 #: Every server of the suite, by name, and the fixtures that need each.

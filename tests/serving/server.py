@@ -61,13 +61,19 @@ def wait_for(
 class Server:
     """One tactful process; ``start`` may be called again after ``stop`` or ``kill``."""
 
-    def __init__(self, name: str, directory: Path, settings: Mapping[str, str]) -> None:
+    def __init__(
+        self, name: str, directory: Path, settings: Mapping[str, str], cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.directory = directory
         self.database = directory / "tactful.db"
+        self.cwd = cwd
+        # The MLflow folder is always the server's own: the default (``mlruns`` in the
+        # working directory) is the checkout's, where a developer's champion may live.
         self.settings = {
             **BASE_SETTINGS,
             "TACTFUL_DATABASE_URL": f"sqlite:///{self.database}",
+            "TACTFUL_MLRUNS": str(directory / "mlruns"),
             **settings,
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -101,7 +107,9 @@ class Server:
             open(self.directory / f"{self.name}.stdout.log", "ab") as out,
             open(self.stderr_path, "ab") as err,
         ):
-            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)  # noqa: S603
+            self.process = subprocess.Popen(  # noqa: S603
+                command, cwd=self.cwd, env=env, stdout=out, stderr=err
+            )
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Wait until ``/healthz`` answers (the lifespan has started); fail if the process dies."""

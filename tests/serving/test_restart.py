@@ -167,3 +167,19 @@ def test_a_finished_decision_is_not_learned_twice_across_restarts(scenario: Scen
     learned = [scenario.before["learned"], *(o.model["learned"] for o in observations(scenario))]
 
     assert learned == [scenario.joined] * 3
+
+
+def test_each_learner_tenure_ends_its_mlflow_run_killed_after_sigkill_finished_after_sigterm(
+    scenario: Scenario, restarted_server: Server
+) -> None:
+    from mlflow import MlflowClient  # MLflow takes seconds to import: only here
+
+    from training.tracking import ONLINE_EXPERIMENT, Tracking
+
+    client = MlflowClient(Tracking(restarted_server.settings["TACTFUL_MLRUNS"]).uri)
+    experiment = client.get_experiment_by_name(ONLINE_EXPERIMENT)
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+    # killed, then stopped gracefully, then still serving
+    assert [run.info.status for run in runs] == ["KILLED", "FINISHED", "RUNNING"]

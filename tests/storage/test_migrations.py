@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -10,7 +13,7 @@ from sqlalchemy import select
 
 from bandit import TactfulConfig
 from bandit.storage import SqlStore, migrate
-from bandit.storage.engine import MIGRATIONS
+from bandit.storage.engine import MIGRATIONS, make_engine
 from bandit.storage.tables import checkpoints, metadata
 from tests.builders import NOW
 
@@ -66,3 +69,59 @@ def test_a_second_store_on_a_migrated_database_starts_cleanly(
 
     assert latest is not None
     assert latest.version == "v1"
+
+
+def upgrade_to(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` only as far as ``revision`` (a database of that age)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_each_database_gets_an_identity_of_its_own(
+    store: SqlStore, tmp_path: Path, config: TactfulConfig
+) -> None:
+    other = SqlStore(f"sqlite:///{tmp_path / 'other.db'}", config.reward)
+    try:
+        assert len(store.database_id) == 32
+        assert other.database_id != store.database_id
+    finally:
+        other.close()
+
+
+def test_a_database_keeps_its_identity_when_reopened_and_migrated_again(
+    store: SqlStore, config: TactfulConfig
+) -> None:
+    again = SqlStore(store.url, config.reward)
+    try:
+        assert again.database_id == store.database_id
+    finally:
+        again.close()
+
+
+def test_upgrading_a_database_with_data_gives_it_an_identity_and_keeps_the_data(
+    store_url: str, config: TactfulConfig
+) -> None:
+    upgrade_to(store_url, "0003")
+    old = SqlStore(store_url, config.reward, run_migrations=False)
+    try:
+        old.save_checkpoint("before-the-upgrade", 41, b"model", NOW)
+    finally:
+        old.close()
+
+    upgraded = SqlStore(store_url, config.reward)
+    try:
+        latest = upgraded.latest_checkpoint()
+        identity = upgraded.database_id
+    finally:
+        upgraded.close()
+
+    assert latest is not None
+    assert (latest.version, latest.last_seq, latest.data) == ("before-the-upgrade", 41, b"model")
+    assert len(identity) == 32

@@ -7,8 +7,11 @@ promoted. Tests that move the alias by hand get a folder of their own.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
@@ -34,10 +37,18 @@ from tests.training.conftest import (
     STORAGE,
     TrackingFactory,
     sqlite_store,
+    write_synthetic_log,
 )
 from training.logs import Logged, LogSummary, split
 from training.retrain import TrainingReport
-from training.tracking import CHAMPION, MODEL_NAME, Tracking
+from training.tracking import (
+    CHAMPION,
+    DATABASE_TAG,
+    HOLDER_TAG,
+    MODEL_NAME,
+    ONLINE_EXPERIMENT,
+    Tracking,
+)
 
 # -- the champion as a pyfunc model -----------------------------------------------------------
 
@@ -138,6 +149,7 @@ def registry(
             artifacts={},
             tags={},
             last_seq=last_seq,
+            database_id=None,
         )
         assert run.model_version is not None
         versions.append(run.model_version)
@@ -211,13 +223,16 @@ def test_the_promote_command_refuses_a_missing_version_clearly(
 # -- the learner adopts the champion ----------------------------------------------------------
 
 
-def service_on(store: SqlStore, url: str, config: TactfulConfig, mlruns: Path) -> Service:
+def service_on(
+    store: SqlStore, url: str, config: TactfulConfig, mlruns: Path, lease_seconds: float = 15.0
+) -> Service:
     """A service over ``store`` whose learner polls ``mlruns`` for a champion, and never waits."""
     settings = Settings(
         database_url=url,
         mlruns=mlruns,
         champion_poll_seconds=0.001,
         checkpoint_every=1_000_000,  # only adopting a champion checkpoints here
+        lease_seconds=lease_seconds,
     )
     return Service(settings, config, store, Metrics())
 
@@ -245,25 +260,24 @@ def copied_log(
     store.close()
 
 
-def test_the_learner_adopts_a_promoted_champion(
+def test_the_learner_adopts_a_champion_trained_on_its_own_database(
     trained: TrainingReport,
     shared_tracking: Tracking,
     config: TactfulConfig,
-    empty_store: tuple[SqlStore, str],
+    copied_log: tuple[SqlStore, str],
 ) -> None:
-    store, url = empty_store
+    store, url = copied_log
     champion = shared_tracking.champion(config)
     assert champion is not None
+    assert champion.database_id == store.database_id  # a copy of a database is that database
     service = service_on(store, url, config, shared_tracking.root)
     learner = Learner(service)
 
-    learned = learner.tick()
+    learner.tick()
 
-    assert learned == 0
     assert learner.active
     assert learner.champion_version == champion.version
     assert service.serving.policy.model_id_ == champion.policy.model_id_
-    assert learner.cursor == champion.last_seq
     checkpoint = store.latest_checkpoint()
     assert checkpoint is not None
     assert checkpoint.last_seq == champion.last_seq
@@ -272,13 +286,111 @@ def test_the_learner_adopts_a_promoted_champion(
     assert restored is not None
     assert restored.model_id_ == champion.policy.model_id_
 
-    serving = service.serving.policy
+    serving, cursor = service.serving.policy, learner.cursor
     assert learner.poll_champion(force=True) is False
     assert service.serving.policy is serving
     latest = store.latest_checkpoint()
     assert latest is not None
     assert latest.id == checkpoint.id
-    assert learner.cursor == champion.last_seq
+    assert learner.cursor == cursor
+
+
+class Recorder(logging.Handler):
+    """Keeps every record it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def learner_log() -> Iterator[list[logging.LogRecord]]:
+    """The learner's log records while the block runs (its logger may not propagate)."""
+    recorder = Recorder()
+    logger = logging.getLogger("tactful.learner")
+    logger.addHandler(recorder)
+    try:
+        yield recorder.records
+    finally:
+        logger.removeHandler(recorder)
+
+
+def test_fresh_database_never_inherits_another_databases_cursor(
+    trained: TrainingReport,
+    shared_tracking: Tracking,
+    synthetic_store: SqlStore,
+    config: TactfulConfig,
+    empty_store: tuple[SqlStore, str],
+) -> None:
+    store, url = empty_store
+    write_synthetic_log(store, config, decisions=40, seed=3, prefix="fresh")
+    joined = store.counts()["joined"]
+    champion = shared_tracking.champion(config)
+    assert champion is not None
+    assert champion.database_id == synthetic_store.database_id != store.database_id
+    assert champion.last_seq > 40  # adopting its cursor would skip every decision here
+    service = service_on(store, url, config, shared_tracking.root)
+    learner = Learner(service)
+
+    with learner_log() as records:
+        learned = learner.tick()
+        again = learner.poll_champion(force=True)
+
+    assert learned == joined > 0  # every decision of this database, from its first
+    assert learner.cursor == 40
+    assert service.serving.policy.model_id_ != champion.policy.model_id_
+    assert service.serving.policy.n_learned_ == joined
+    assert store.latest_checkpoint() is None  # no checkpoint carries the foreign cursor
+    assert again is False
+    refusals = [r for r in records if r.getMessage() == "refused champion"]
+    assert len(refusals) == 1  # one clear line, once per champion version
+    fields = cast("dict[str, str]", refusals[0].__dict__["fields"])
+    assert fields["version"] == champion.version
+    assert f"trained on database {synthetic_store.database_id}" in fields["reason"]
+    assert store.database_id in fields["reason"]
+
+
+def test_a_champion_that_records_no_database_is_refused(
+    registry: tuple[Tracking, list[str]],
+    config: TactfulConfig,
+    empty_store: tuple[SqlStore, str],
+) -> None:
+    tracking, (first, _) = registry
+    tracking.promote(first, "a model registered without a database")
+    store, url = empty_store
+    service = service_on(store, url, config, tracking.root)
+    learner = Learner(service)
+
+    with learner_log() as records:
+        learner.tick()
+
+    assert learner.cursor == 0
+    assert store.latest_checkpoint() is None
+    (refusal,) = [r for r in records if r.getMessage() == "refused champion"]
+    assert "records no database" in refusal.__dict__["fields"]["reason"]
+
+
+def test_the_run_and_its_model_version_record_the_database_they_were_trained_on(
+    trained: TrainingReport,
+    shared_tracking: Tracking,
+    synthetic_store: SqlStore,
+    config: TactfulConfig,
+) -> None:
+    client = shared_tracking.client()
+    assert trained.run_id is not None
+    assert trained.model_version is not None
+
+    run_tags = client.get_run(trained.run_id).data.tags
+    version_tags = client.get_model_version(MODEL_NAME, trained.model_version).tags
+    champion = shared_tracking.champion(config)
+
+    assert run_tags[DATABASE_TAG] == synthetic_store.database_id
+    assert version_tags[DATABASE_TAG] == synthetic_store.database_id
+    assert champion is not None
+    assert champion.database_id == synthetic_store.database_id
 
 
 def test_after_adopting_the_learner_learns_what_came_after_the_champions_data(
@@ -305,3 +417,67 @@ def test_after_adopting_the_learner_learns_what_came_after_the_champions_data(
     adopted = store.latest_checkpoint()
     assert adopted is not None
     assert adopted.last_seq == champion.last_seq
+
+
+# -- the learner's own MLflow runs ------------------------------------------------------------
+
+
+def online_runs(tracking: Tracking) -> dict[str, str]:
+    """Each online-learning run's holder tag and status."""
+    client = tracking.client()
+    experiment = client.get_experiment_by_name(ONLINE_EXPERIMENT)
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    return {run.data.tags[HOLDER_TAG]: run.info.status for run in runs}
+
+
+def test_a_learner_that_stops_ends_its_online_run_finished(
+    new_tracking: TrackingFactory,
+    tmp_path: Path,
+    config: TactfulConfig,
+    empty_store: tuple[SqlStore, str],
+) -> None:
+    tracking = new_tracking(tmp_path / "mlruns")
+    store, url = empty_store
+    learner = Learner(service_on(store, url, config, tracking.root))
+
+    learner.tick()
+    running = online_runs(tracking)
+    learner.stop()  # what the service's shutdown calls
+
+    assert running == {learner.holder: "RUNNING"}
+    assert online_runs(tracking) == {learner.holder: "FINISHED"}
+
+
+def test_the_next_learner_marks_the_run_of_one_that_died_killed(
+    new_tracking: TrackingFactory,
+    tmp_path: Path,
+    config: TactfulConfig,
+    empty_store: tuple[SqlStore, str],
+) -> None:
+    tracking = new_tracking(tmp_path / "mlruns")
+    store, url = empty_store
+    elsewhere = sqlite_store(tmp_path / "elsewhere.db", config)
+    other = Learner(
+        service_on(elsewhere, f"sqlite:///{tmp_path / 'elsewhere.db'}", config, tracking.root)
+    )
+    other.tick()  # another database's learner, alive, logging to the same folder
+    died = Learner(service_on(store, url, config, tracking.root, lease_seconds=0.05))
+    died.tick()
+    time.sleep(0.1)  # it never stops: its lease runs out
+
+    restarted = Learner(service_on(store, url, config, tracking.root))
+    restarted.tick()
+
+    try:
+        assert restarted.active
+        assert online_runs(tracking) == {
+            other.holder: "RUNNING",
+            died.holder: "KILLED",
+            restarted.holder: "RUNNING",
+        }
+    finally:
+        restarted.stop()
+        other.stop()
+        elsewhere.close()
+    assert online_runs(tracking)[restarted.holder] == "FINISHED"

@@ -61,6 +61,10 @@ def demo(
     ),
     mlruns: Annotated[Path, typer.Option(help="MLflow folder.")] = Path("mlruns"),
     comparisons: Annotated[bool, typer.Option(help="Also run the comparison policies.")] = True,
+    comparison_seeds: Annotated[
+        int,
+        typer.Option(min=2, max=100, help="Seeds of the in-process comparison, from --seed on."),
+    ] = 5,
     journey: Annotated[
         bool, typer.Option(help="Only walk a short scripted journey, explaining each decision.")
     ] = False,
@@ -78,7 +82,7 @@ def demo(
         return
     from serving.demo import DemoOptions, run_demo
 
-    options = DemoOptions(users, days, seed, workdir, mlruns, comparisons)
+    options = DemoOptions(users, days, seed, workdir, mlruns, comparisons, comparison_seeds)
     run_demo(path, options, echo=typer.echo)
 
 

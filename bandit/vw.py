@@ -160,10 +160,15 @@ def _remembered(namespace: str, values: Mapping[str, float]) -> str:
 
 def _segment(namespace: str, values: Mapping[str, float]) -> str:
     """``|L name name:value ...``, names sorted, zeros left out; empty if nothing is left."""
-    body = " ".join(
+    body = _features(values)
+    return f"|{NAMESPACE_LETTERS.get(namespace, 'C')} {body}" if body else ""
+
+
+def _features(values: Mapping[str, float]) -> str:
+    """``name name:value ...``: names sorted, a value of 1 left implicit, zeros left out."""
+    return " ".join(
         [_name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}" for k, v in sorted(values.items()) if v]
     )
-    return f"|{NAMESPACE_LETTERS.get(namespace, 'C')} {body}" if body else ""
 
 
 def offer_line(offer: Offer | None, offer_id: str, level: int | None = None) -> str:
@@ -179,12 +184,7 @@ def offer_line(offer: Offer | None, offer_id: str, level: int | None = None) -> 
 
 def experience_segment(features: Features, offer_id: str) -> str:
     """`` |E shown:0.69 ...``: this user's experience of the offer, or nothing if none."""
-    values = features.offers.get(offer_id)
-    if not values:
-        return ""
-    body = " ".join(
-        _name(k) if v == 1.0 else f"{_name(k)}:{v:.6g}" for k, v in sorted(values.items()) if v
-    )
+    body = _features(features.offers.get(offer_id, {}))
     return f" |{EXPERIENCE_LETTER} {body}" if body else ""
 
 

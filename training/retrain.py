@@ -18,10 +18,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bandit import NO_OFFER, EventKind, NeverOffer, PolicySettings, TactfulConfig, VWPolicy
+from bandit.errors import TactfulError
 from bandit.policy import Policy
 from bandit.storage import SqlStore
 from features import to_matrix
-from training.candidate import agreement, target_probabilities, train_candidate
+from training.candidate import agreement, imitation_rows, target_probabilities, train_candidate
 from training.evaluate import Evaluation, evaluate
 from training.intervals import Estimate
 from training.logs import (
@@ -44,6 +45,36 @@ WIDTH = 128
 MIN_EVALUATION_ROWS = 50
 #: Points on a learning curve (the replay is sampled, not plotted row by row).
 CURVE_POINTS = 50
+
+
+class NothingToImitate(TactfulError):
+    """Apprentice mode was asked for, but no training decision carries a rule choice to imitate.
+
+    Raised before anything is trained or logged: silently training a plain candidate
+    instead would pass it off as an apprentice.
+    """
+
+
+def imitable_share(train_rows: Sequence[Logged]) -> tuple[int, int]:
+    """How many training rows apprentice mode can imitate, of how many; refuses none.
+
+    A row is imitable when its rule choice was eligible at the time (see
+    :func:`training.candidate.imitation_rows`).
+    """
+    imitable = len(imitation_rows(train_rows))
+    if not imitable:
+        carried = sum(row.rule_choice is not None for row in train_rows)
+        why = (
+            f"none of the {len(train_rows)} training decisions carries a rule_choice"
+            if not carried
+            else f"the rule_choice of all {carried} training decisions that carry one "
+            "was not eligible at the time"
+        )
+        raise NothingToImitate(
+            f"--apprentice needs decisions logged with a rule_choice (what your own rules would "
+            f"have shown, sent with POST /v1/decisions): {why}; train without --apprentice"
+        )
+    return imitable, len(train_rows)
 
 
 @dataclass(frozen=True)
@@ -232,11 +263,14 @@ def retrain(
         echo("reading the decision log")
         rows, summary = read_log(source)
     echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
+    train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
+    if apprentice:
+        imitable, total = imitable_share(train_rows)
+        echo(f"  apprentice mode: imitating the rule choice of {imitable} of {total} decisions")
     plots_dir = plots_dir or tracking.root / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
     settings = settings or config.policy
     catalog = config.catalog()
-    train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
     extra_artifacts: dict[str, Path] = {}
     if sweep and len(eval_rows) >= 10:
         from training.sweep import ranking_table

@@ -16,7 +16,7 @@ from tests.builders import OFFER_ID, offer_data
 PATH = "deploy.toml"
 
 TEXT_FIELDS = ["headline", "subtext", "before", "after", "commitment", "cta", "dismiss"]
-FOLLOW_UP_FIELDS = ["confirmation", "revisit", "tip"]
+FOLLOW_UP_FIELDS = ["confirmation", "acknowledgement", "revisit", "tip"]
 
 
 def lint(**overrides: object) -> list[str]:
@@ -70,7 +70,7 @@ def test_the_base_offer_is_honest() -> None:
 
 
 def test_the_base_offer_loads_from_toml() -> None:
-    config = parse_config(toml_of(offer_data()), PATH)
+    config = parse_config(toml_of(offer_data(follow_up_acknowledgement=None)), PATH)
 
     assert OFFER_ID in config.catalog()
 
@@ -563,7 +563,7 @@ def test_the_confirmation_after_a_yes_may_confirm() -> None:
 
 def test_an_offer_without_an_acknowledgement_loads_with_a_neutral_one() -> None:
     """Catalogs written before the acknowledgement existed still load, and say nothing false."""
-    config = parse_config(toml_of(offer_data()), PATH)
+    config = parse_config(toml_of(offer_data(follow_up_acknowledgement=None)), PATH)
 
     follow_up = config.catalog()[OFFER_ID].follow_up
     assert follow_up.acknowledgement == DEFAULT_ACKNOWLEDGEMENT

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,27 +30,93 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class Fee(_Model):
+    """A mandatory fee charged with every payment of a price (a service fee, say)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: float = Field(gt=0.0)
+
+
 class Price(_Model):
-    """A visible price: an amount, its currency and how often it is charged."""
+    """A visible price: an amount, its currency, how often it is charged, and its mandatory fees.
+
+    ``amount`` is the price before ``fees``; what the user pays is :attr:`total`, and the
+    total is what the label and the offer's copy must show (no drip pricing).
+    """
 
     amount: float = Field(ge=0.0)
     currency: Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
     period: Literal["once", "month", "year", "seat_month", "seat_year"]
+    fees: list[Fee] = Field(
+        default_factory=list,
+        description="Mandatory fees charged with every payment: they are part of the price shown.",
+    )
+
+    @property
+    def total(self) -> float:
+        """What the user pays each period: the amount and every mandatory fee."""
+        return self.amount + sum(fee.amount for fee in self.fees)
 
     def label(self) -> str:
-        """Human-readable price, e.g. ``4.00 USD / month``."""
+        """Human-readable price with its fees in, e.g. ``4.00 USD / month``."""
         per = {"once": "once", "month": "/ month", "year": "/ year"}.get(
             self.period, "/ seat / " + self.period.removeprefix("seat_")
         )
-        return f"{self.amount:.2f} {self.currency} {per}"
+        included = ", ".join(f"{fee.name} {fee.amount:.2f}" for fee in self.fees)
+        return f"{self.total:.2f} {self.currency} {per}" + (
+            f" (includes {included})" if included else ""
+        )
+
+
+class Trial(_Model):
+    """A free trial before the price applies; the copy must say what it costs afterwards."""
+
+    days: int = Field(ge=1, le=366)
+
+
+class Prominence(StrEnum):
+    """How much a choice stands out, most to least: a decline may not be far below the accept."""
+
+    PRIMARY = "primary"
+    """A filled button."""
+    SECONDARY = "secondary"
+    """An outlined button of the same size."""
+    LINK = "link"
+    """A text link."""
+    ICON = "icon"
+    """Only a close icon."""
+
+
+#: Each prominence's rank, highest first.
+PROMINENCE_RANK: dict[Prominence, int] = {
+    Prominence.PRIMARY: 3,
+    Prominence.SECONDARY: 2,
+    Prominence.LINK: 1,
+    Prominence.ICON: 0,
+}
+
+#: What the user sees after "Not now" when a catalog says nothing more specific.
+DEFAULT_ACKNOWLEDGEMENT = "No problem: nothing has changed."
 
 
 class FollowUp(_Model):
-    """What the user sees after a yes or a no: service, not spam."""
+    """What the user sees after a yes or a no: service, not spam.
 
-    confirmation: Text
+    After a yes the client shows the confirmation; after a no, the acknowledgement.
+    Either way it then says how to revisit and gives the no-cost tip. A confirmation
+    after "Not now" would tell the user something happened that did not.
+    """
+
+    confirmation: Text = Field(description="After a yes: what was done.")
+    acknowledgement: Text = Field(
+        default=DEFAULT_ACKNOWLEDGEMENT,
+        description="After a no: the choice acknowledged, and nothing bought or done.",
+    )
     revisit: Text = Field(description="How to find this offer again later.")
     tip: Text = Field(description="A no-cost tip that advances the user's goal anyway.")
+
+    #: The texts shown after a no, for the linter (nothing there may confirm a purchase).
+    AFTER_NO: ClassVar[tuple[str, ...]] = ("acknowledgement", "revisit", "tip")
 
 
 class Offer(_Model):
@@ -65,6 +131,16 @@ class Offer(_Model):
     commitment: Text = Field(description="e.g. 'Cancel anytime' or 'Billed annually'.")
     cta: Text = Field(description="The primary call-to-action label.")
     dismiss: str = Field(default="", max_length=80, description="The 'no thanks' label.")
+    cta_style: Prominence = Field(
+        default=Prominence.PRIMARY, description="How the accept is drawn."
+    )
+    dismiss_style: Prominence = Field(
+        default=Prominence.SECONDARY,
+        description="How the decline is drawn: at most one step less prominent than the accept.",
+    )
+    trial: Trial | None = Field(
+        default=None, description="A free trial; the copy must state the price after it."
+    )
     format: Annotated[str, Field(min_length=1, max_length=32)]
     ambition: Ambition
     intents: Annotated[
@@ -88,7 +164,7 @@ class Offer(_Model):
         """Every user-visible text with its field name, for the dark-pattern linter."""
         for name in ("headline", "subtext", "before", "after", "commitment", "cta", "dismiss"):
             yield name, str(getattr(self, name))
-        for name in ("confirmation", "revisit", "tip"):
+        for name in ("confirmation", "acknowledgement", "revisit", "tip"):
             yield f"follow_up.{name}", str(getattr(self.follow_up, name))
 
 

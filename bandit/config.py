@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bandit.catalog import NO_OFFER, Catalog, Offer
 from bandit.errors import ConfigError, Problem
 from bandit.lint import lint_offer
+from bandit.toml_lines import field_lines, line_of_field
 
 #: The longest rest any cooldown asks for: longer is as good as forever, and would overflow dates.
 MAX_COOLDOWN = timedelta(days=365 * 100)
@@ -236,13 +237,21 @@ def _line_of(text: str, offer_id: str | None) -> int | None:
     return None
 
 
-def _semantic_problems(config: TactfulConfig, text: str) -> list[Problem]:
-    """Cross-field checks and the dark-pattern lint, for every offer."""
+def _semantic_problems(
+    config: TactfulConfig, text: str, positions: Sequence[int] | None = None
+) -> list[Problem]:
+    """Cross-field checks and the dark-pattern lint, for every offer.
+
+    ``positions`` are the offers' places in the file (when some were left out); a
+    finding about one field is reported at that field's line.
+    """
     problems: list[Problem] = []
     seen: set[str] = set()
-    for offer in config.offers:
+    lines = field_lines(text)
+    for index, offer in enumerate(config.offers):
         where = f"offer {offer.id!r}"
         line = _line_of(text, offer.id)
+        at = positions[index] if positions is not None else index
         if offer.id == NO_OFFER:
             problems.append(
                 Problem(where, f"the id {NO_OFFER!r} is reserved for showing nothing", line)
@@ -255,7 +264,15 @@ def _semantic_problems(config: TactfulConfig, text: str) -> list[Problem]:
             problems.append(
                 Problem(where, f"unknown format {offer.format!r} (known: {known})", line)
             )
-        problems.extend(Problem(where, message, line) for message in lint_offer(offer))
+        for finding in lint_offer(offer):
+            field_line = line_of_field(lines, at, tuple(finding.field.split(".")))
+            problems.append(
+                Problem(
+                    f"{where} {finding.field}",
+                    f"{finding.message} [rule: {finding.rule}]",
+                    field_line or line,
+                )
+            )
     return problems
 
 
@@ -268,18 +285,20 @@ def _problems_of_valid_offers(raw: Mapping[str, Any], text: str) -> list[Problem
     if not isinstance(offers, list):
         return []
     valid: list[Any] = []
-    for item in offers:
+    positions: list[int] = []
+    for position, item in enumerate(offers):
         try:
             Offer.model_validate(item)
         except ValidationError:
             continue
         valid.append(item)
+        positions.append(position)
     partial = {"offers": valid} | ({"formats": raw["formats"]} if "formats" in raw else {})
     try:
         config = TactfulConfig.model_validate(partial)
     except ValidationError:
         return []
-    return _semantic_problems(config, text)
+    return _semantic_problems(config, text, positions)
 
 
 def parse_config(text: str, path: Path | str = "<config>") -> TactfulConfig:
@@ -296,11 +315,14 @@ def parse_config(text: str, path: Path | str = "<config>") -> TactfulConfig:
         config = TactfulConfig.model_validate(raw)
     except ValidationError as exc:
         problems = []
+        lines = field_lines(text)
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
-            problems.append(
-                Problem(_where(raw, loc), error["msg"], _line_of(text, _offer_id(raw, loc)))
-            )
+            line = _line_of(text, _offer_id(raw, loc))
+            if len(loc) > 2 and loc[0] == "offers" and isinstance(loc[1], int):
+                field = tuple(part for part in loc[2:] if isinstance(part, str))
+                line = line_of_field(lines, loc[1], field) or line
+            problems.append(Problem(_where(raw, loc), error["msg"], line))
         problems.extend(_problems_of_valid_offers(raw, text))
         raise ConfigError(path, problems) from None
     problems = _semantic_problems(config, text)

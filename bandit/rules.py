@@ -37,8 +37,21 @@ class RemovalCode(StrEnum):
     DAILY_CAP = "daily_cap"
     WEEKLY_CAP = "weekly_cap"
     INTERRUPTS_FOCUS = "interrupts_focus"
-    BIG_ASK_MID_TASK = "big_ask_mid_task"
+    BIG_ASK_NOT_AT_COMPLETION = "big_ask_not_at_completion"
     BELOW_RELEVANCE_BAR = "below_relevance_bar"
+
+    @classmethod
+    def _missing_(cls, value: object) -> RemovalCode | None:
+        """Read codes stored under an earlier name as the code that checks the same thing.
+
+        ``big_ask_mid_task`` was given at every moment but a completion, idle included;
+        decisions logged with it still load.
+        """
+        return _RENAMED.get(str(value))
+
+
+#: Earlier names of codes, by the code now given for the same check.
+_RENAMED = {"big_ask_mid_task": RemovalCode.BIG_ASK_NOT_AT_COMPLETION}
 
 
 class Removal(NamedTuple):
@@ -218,7 +231,7 @@ def big_ask(offer: Offer, m: Situation) -> Verdict:
     """A plan change is asked only at a completion or success moment."""
     if offer.ambition is Ambition.PLAN_CHANGE and not is_completion(m.features.moment):
         return (
-            RemovalCode.BIG_ASK_MID_TASK,
+            RemovalCode.BIG_ASK_NOT_AT_COMPLETION,
             f"plan changes wait for a completion moment (now: {m.features.moment.value})",
         )
     return None

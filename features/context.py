@@ -60,7 +60,11 @@ class Signal(_Strict):
         default=None, description="Which limit was reached, e.g. `storage` (limit_reached only)."
     )
     usage: float | None = Field(
-        default=None, ge=0.0, le=100.0, description="Share of the limit used, 0..1 (or more)."
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Share of the limit used, from 0 (none) to 1 (all of it), not a percentage: "
+        "send 0.97, not 97. A product that lets users go past the limit sends 1.",
     )
     action: Name | None = Field(default=None, description="Which action was repeated.")
     count: int | None = Field(default=None, ge=0, le=1_000_000, description="Repetitions so far.")

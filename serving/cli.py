@@ -242,7 +242,7 @@ def train(
     """
     from bandit.storage import SqlStore
     from training.logs import FileLog, LogFileError, read_dsjson
-    from training.retrain import retrain
+    from training.retrain import NothingToImitate, retrain
 
     if dsjson is not None and database_url is not None:
         raise typer.BadParameter(
@@ -282,6 +282,9 @@ def train(
             sweep=sweep,
             echo=typer.echo,
         )
+    except NothingToImitate as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
     finally:
         if isinstance(source, SqlStore):
             source.close()

@@ -31,7 +31,7 @@ from serving.http_chooser import HttpChooser, SimClock
 from serving.settings import Settings
 from training.plots import learning_curve, policy_comparison
 from training.retrain import retrain
-from training.simulator import Effects, PushyChooser, Tally, simulate
+from training.simulator import Effects, PushyChooser, RulesPolicy, Tally, simulate
 from training.simulator.compare import (
     ORACLE,
     POLICIES,
@@ -170,7 +170,7 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
     with running_server(settings, clock) as url, httpx.Client(base_url=url, timeout=30) as client:
         echo(f"   {url} is up; docs at {url}/docs while the demo runs")
         echo(f"2. {options.users} simulated users, {options.days} days, through the HTTP API")
-        http = HttpChooser(client, clock)
+        http = HttpChooser(client, clock, rules=RulesPolicy(config.catalog()))
         tallies[http.name] = simulate(
             http,
             config,

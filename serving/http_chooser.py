@@ -7,10 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+import numpy as np
 
-from bandit import EventKind
+from bandit import NO_OFFER, EventKind
+from features import SessionContext, extract
 from training.simulator import SimUser
+from training.simulator.choosers import RulesPolicy
 from training.simulator.population import Moment
+
+
+def rule_choice(rules: RulesPolicy, context: SessionContext) -> str:
+    """What the product's hand-written rules would show here: their pick from the whole catalog.
+
+    A client's rules know nothing of the user's respect state, so they choose among every
+    offer; training imitates only the choices that turn out to have been eligible.
+    """
+    actions = (NO_OFFER, *rules.catalog.offers)
+    pmf = rules.probabilities(extract(context), actions)
+    return str(actions[int(np.argmax(pmf))])
 
 
 @dataclass
@@ -31,24 +45,27 @@ class HttpChooser:
     clock: SimClock
     name: str = "tactful (HTTP)"
     respects_rules: bool = True
+    #: The client's own rules: each decision carries what they would have shown as
+    #: ``rule_choice``, so the log supports apprentice training (``tactful train --apprentice``).
+    rules: RulesPolicy | None = None
 
     def decide(
         self, user: SimUser, session_id: str, moment: Moment, now: datetime
     ) -> tuple[str, str | None]:
         """One decision point, over the wire."""
         self.clock.now = now
-        response = self.client.post(
-            "/v1/decisions",
-            json={
-                "user_id": user.user_id,
-                "session_id": session_id,
-                "context": moment.context.model_dump(mode="json"),
-            },
-        )
+        body: dict[str, object] = {
+            "user_id": user.user_id,
+            "session_id": session_id,
+            "context": moment.context.model_dump(mode="json"),
+        }
+        if self.rules is not None:
+            body["rule_choice"] = rule_choice(self.rules, moment.context)
+        response = self.client.post("/v1/decisions", json=body)
         response.raise_for_status()
-        body = response.json()
-        offer = body["offer"]
-        return str(body["decision_id"]), None if offer is None else str(offer["id"])
+        decided = response.json()
+        offer = decided["offer"]
+        return str(decided["decision_id"]), None if offer is None else str(offer["id"])
 
     def report(self, decision_id: str, kind: EventKind, value: float, now: datetime) -> None:
         """What the simulated user did."""

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bandit import EventKind, Explanation, Offer
+from bandit import EventKind, Explanation, FollowUp, Offer
 from bandit.storage import DecisionRecord
 from features import SessionContext
 
@@ -34,13 +34,28 @@ class DecisionRequest(_Body):
     )
 
 
-class PriceView(BaseModel):
-    """A visible price."""
+class FeeView(BaseModel):
+    """A mandatory fee, already in the price's total."""
 
+    name: str
     amount: float
+
+
+class PriceView(BaseModel):
+    """A visible price: show ``label`` (or ``total``), never ``amount`` alone."""
+
+    amount: float = Field(description="Before mandatory fees.")
     currency: str
     period: str
+    fees: list[FeeView] = Field(default_factory=list)
+    total: float = Field(description="What the user pays each period, every fee included.")
     label: str
+
+
+class TrialView(BaseModel):
+    """A free trial before the price applies."""
+
+    days: int
 
 
 class OfferView(BaseModel):
@@ -55,6 +70,9 @@ class OfferView(BaseModel):
     commitment: str
     cta: str
     dismiss: str
+    cta_style: str = Field(description="How to draw the accept: primary, secondary, link, icon.")
+    dismiss_style: str = Field(description="How to draw the decline, same scale.")
+    trial: TrialView | None = None
     format: str
     ambition: str
 
@@ -74,11 +92,16 @@ class OfferView(BaseModel):
                 amount=price.amount,
                 currency=price.currency,
                 period=price.period,
+                fees=[FeeView(name=fee.name, amount=fee.amount) for fee in price.fees],
+                total=price.total,
                 label=price.label(),
             ),
             commitment=offer.commitment,
             cta=offer.cta,
             dismiss=offer.dismiss,
+            cta_style=offer.cta_style.value,
+            dismiss_style=offer.dismiss_style.value,
+            trial=None if offer.trial is None else TrialView(days=offer.trial.days),
             format=offer.format,
             ambition=offer.ambition.value,
         )
@@ -126,11 +149,30 @@ class EventRequest(_Body):
 
 
 class FollowUpView(BaseModel):
-    """Service after a yes or a no: a confirmation, how to revisit, a no-cost tip."""
+    """Service after a yes or a no: what happened, how to revisit, a no-cost tip.
 
-    confirmation: str
+    After ``accepted`` it carries the confirmation; after ``dismissed`` the
+    acknowledgement, and ``confirmation`` is null, so a client that renders the
+    confirmation can never tell a user who said no that something was bought.
+    """
+
+    confirmation: str | None = Field(description="After a yes: what was done. Null after a no.")
+    acknowledgement: str | None = Field(
+        description="After a no: the choice acknowledged, nothing done. Null after a yes."
+    )
     revisit: str
     tip: str
+
+    @classmethod
+    def after(cls, kind: EventKind, follow_up: FollowUp) -> FollowUpView:
+        """The follow-up to show after an ``accepted`` or ``dismissed`` event."""
+        accepted = kind is EventKind.ACCEPTED
+        return cls(
+            confirmation=follow_up.confirmation if accepted else None,
+            acknowledgement=None if accepted else follow_up.acknowledgement,
+            revisit=follow_up.revisit,
+            tip=follow_up.tip,
+        )
 
 
 class EventResponse(BaseModel):

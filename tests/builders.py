@@ -43,6 +43,7 @@ def mid_task_focus() -> SessionContext:
 OFFER_ID = "storage_200"
 FOLLOW_UP: dict[str, str] = {
     "confirmation": "Done: 200 GB added. Your next upload has room.",
+    "acknowledgement": "No problem: your storage stays as it is.",
     "revisit": "Storage options live under Settings > Plan.",
     "tip": "Tip: emptying the trash frees space at no cost.",
 }
@@ -65,12 +66,14 @@ VALID_OFFER: dict[str, object] = {
 def offer_data(**overrides: object) -> dict[str, object]:
     """A valid, honest offer with some fields replaced; a field set to None is left out.
 
-    ``follow_up_<name>`` replaces one follow-up text.
+    ``follow_up_<name>`` replaces one follow-up text (None leaves it out).
     """
     follow_up = dict(FOLLOW_UP)
     data: dict[str, object] = {**VALID_OFFER, "follow_up": follow_up}
     for key, value in overrides.items():
-        if key.startswith("follow_up_"):
+        if key.startswith("follow_up_") and value is None:
+            follow_up.pop(key.removeprefix("follow_up_"), None)
+        elif key.startswith("follow_up_"):
             follow_up[key.removeprefix("follow_up_")] = str(value)
         elif value is None:
             data.pop(key, None)

@@ -15,7 +15,7 @@ SIGNALS = st.fixed_dictionaries(
         ),
         "seconds_ago": st.floats(min_value=0.0, max_value=86400.0),
     },
-    optional={"limit": NAMES, "usage": st.floats(0.0, 2.0), "action": NAMES},
+    optional={"limit": NAMES, "usage": st.floats(0.0, 1.0), "action": NAMES},
 )
 CONTEXTS = st.fixed_dictionaries(
     {

@@ -39,6 +39,19 @@ class Estimate:
         """Whether ``value`` lies inside the interval (inclusive)."""
         return self.low <= value <= self.high
 
+    def clipped(self, low: float, high: float) -> Estimate:
+        """The estimate and its interval held inside ``[low, high]``, the values that can be.
+
+        Importance-weighted corrections can carry an estimate past what is possible (a
+        dismiss rate of 1.3 where a few rows carry large weights). The truth lies inside
+        the range, so clipping moves an estimate closer to it, never further.
+        """
+
+        def clip(x: float) -> float:
+            return min(max(x, low), high)
+
+        return Estimate(self.name, clip(self.value), clip(self.low), clip(self.high))
+
 
 def _check_confidence(confidence: float) -> None:
     if not 0.0 < confidence < 1.0:

@@ -17,11 +17,20 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bandit import NO_OFFER, EventKind, NeverOffer, PolicySettings, TactfulConfig, VWPolicy
+from bandit import (
+    NO_OFFER,
+    EventKind,
+    NeverOffer,
+    PolicySettings,
+    RewardMapping,
+    TactfulConfig,
+    VWPolicy,
+)
+from bandit.errors import TactfulError
 from bandit.policy import Policy
 from bandit.storage import SqlStore
 from features import to_matrix
-from training.candidate import agreement, target_probabilities, train_candidate
+from training.candidate import agreement, imitation_rows, target_probabilities, train_candidate
 from training.evaluate import Evaluation, evaluate
 from training.intervals import Estimate
 from training.logs import (
@@ -46,14 +55,63 @@ MIN_EVALUATION_ROWS = 50
 CURVE_POINTS = 50
 
 
+class NothingToImitate(TactfulError):
+    """Apprentice mode was asked for, but no training decision carries a rule choice to imitate.
+
+    Raised before anything is trained or logged: silently training a plain candidate
+    instead would pass it off as an apprentice.
+    """
+
+
+def imitable_share(train_rows: Sequence[Logged]) -> tuple[int, int]:
+    """How many training rows apprentice mode can imitate, of how many; refuses none.
+
+    A row is imitable when its rule choice was eligible at the time (see
+    :func:`training.candidate.imitation_rows`).
+    """
+    imitable = len(imitation_rows(train_rows))
+    if not imitable:
+        carried = sum(row.rule_choice is not None for row in train_rows)
+        why = (
+            f"none of the {len(train_rows)} training decisions carries a rule_choice"
+            if not carried
+            else f"the rule_choice of all {carried} training decisions that carry one "
+            "was not eligible at the time"
+        )
+        raise NothingToImitate(
+            f"--apprentice needs decisions logged with a rule_choice (what your own rules would "
+            f"have shown, sent with POST /v1/decisions): {why}; train without --apprentice"
+        )
+    return imitable, len(train_rows)
+
+
+#: A rate is a share of decisions, from 0 to 1, whatever an estimator's arithmetic says.
+RATE_BOUNDS = (0.0, 1.0)
+
+
+def value_bounds(mapping: RewardMapping) -> tuple[float, float]:
+    """The range a policy's value per decision can take under this reward mapping.
+
+    Unbounded above when conversion value counts: a conversion may be worth any amount.
+    """
+    low, high = mapping.bounds()
+    return low, (high if mapping.converted_value_weight == 0 else float("inf"))
+
+
 @dataclass(frozen=True)
 class PolicyReport:
-    """One policy's off-policy evaluation on the holdout, with guardrail estimates."""
+    """One policy's off-policy evaluation on the holdout, with guardrail estimates.
+
+    ``offer_rate`` is the share of the holdout's decisions on which the policy would show
+    an offer, known exactly from its probabilities (no estimate needed): it tells a
+    policy that is good from one that is merely quiet.
+    """
 
     name: str
     evaluation: Evaluation
     dismiss_rate: Estimate
     opt_out_rate: Estimate
+    offer_rate: float | None = None
 
     @property
     def dr(self) -> Estimate:
@@ -120,18 +178,34 @@ def evaluate_policy(
     columns: list[str],
     features: NDArray[np.float64],
     seed: int,
+    bounds: tuple[float, float] = (-np.inf, np.inf),
 ) -> PolicyReport:
-    """Value and guardrails of one target policy (given by its pmfs) on logged rows."""
+    """Value and guardrails of one target policy (given by its pmfs) on logged rows.
+
+    Every value estimate is held inside ``bounds`` (see :func:`value_bounds`) and every
+    rate inside [0, 1] (see :meth:`Estimate.clipped`).
+    """
     index = {action: i for i, action in enumerate(columns)}
     logged = np.array([index[row.decision.chosen] for row in rows])
     target = pmf_matrix(rows, pmfs, columns)
     p = pscores(rows)
     main = evaluate(rewards(rows), logged, p, target, features, seed=seed)
+    main = Evaluation(
+        {name: estimate.clipped(*bounds) for name, estimate in main.estimates.items()},
+        main.overlap,
+    )
     guard = {}
     for kind in (EventKind.DISMISSED, EventKind.OPTED_OUT):
         rates = evaluate(indicators(rows, kind), logged, p, target, features, seed=seed)
-        guard[kind] = rates.estimates["dr"]
-    return PolicyReport(name, main, guard[EventKind.DISMISSED], guard[EventKind.OPTED_OUT])
+        guard[kind] = rates.estimates["dr"].clipped(*RATE_BOUNDS)
+    offers = 1.0 - target[:, index[NO_OFFER]]
+    return PolicyReport(
+        name,
+        main,
+        guard[EventKind.DISMISSED],
+        guard[EventKind.OPTED_OUT],
+        offer_rate=float(offers.mean()),
+    )
 
 
 def gate(candidate: PolicyReport, incumbent: PolicyReport, rows: int) -> GateDecision:
@@ -241,23 +315,51 @@ def retrain(
         echo("reading the decision log")
         rows, summary = read_log(source)
     echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
+    train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
+    if apprentice:
+        imitable, total = imitable_share(train_rows)
+        echo(f"  apprentice mode: imitating the rule choice of {imitable} of {total} decisions")
     plots_dir = plots_dir or tracking.root / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
     settings = settings or config.policy
     catalog = config.catalog()
-    train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
     extra_artifacts: dict[str, Path] = {}
+    bounds = value_bounds(config.reward)
+    columns = action_columns(eval_rows)
+    features = to_matrix((row.decision.features for row in eval_rows), WIDTH)
+    champion = tracking.champion(config)
+    incumbent_policy: Policy | None = champion.policy if champion is not None else None
+    incumbent_name = "champion" if champion is not None else "logging"
+    targets: dict[str, Sequence[NDArray[np.float64]]] = {}
+    reports: dict[str, PolicyReport] = {}
+    if len(eval_rows) >= 10:
+        targets["logging"] = [np.array(list(row.decision.pmf.values())) for row in eval_rows]
+        targets["never_offer"] = target_probabilities(NeverOffer(), eval_rows)[1]
+        if incumbent_policy is not None:
+            targets["champion"] = target_probabilities(incumbent_policy, eval_rows)[1]
     if sweep and len(eval_rows) >= 10:
-        from training.sweep import ranking_table
+        from training.sweep import chosen, rank, ranking_table
         from training.sweep import sweep as run_sweep
 
-        echo("sweeping learning settings (ranked by DR lower bound)")
-        ranked = run_sweep(train_rows, eval_rows, config, passes=passes, seed=seed, echo=echo)
-        settings = ranked[0].settings
+        incumbent = evaluate_policy(
+            incumbent_name, targets[incumbent_name], eval_rows, columns, features, seed, bounds
+        )
+        reports[incumbent_name] = incumbent
+        echo(
+            f"sweeping learning settings: the best DR estimate among those that pass the "
+            f"promotion gate against the {incumbent_name} policy (DR {incumbent.dr.value:+.4f})"
+        )
+        results = run_sweep(train_rows, eval_rows, config, passes=passes, seed=seed, echo=echo)
+        ranking = rank(results, incumbent, len(eval_rows))
         table = plots_dir / "sweep.md"
-        table.write_text(ranking_table(ranked), encoding="utf-8")
+        table.write_text(ranking_table(ranking, incumbent), encoding="utf-8")
         extra_artifacts[table.name] = table
-        echo(f"  best: {ranked[0].overrides or 'the configured settings'}")
+        best = chosen(ranking)
+        if best is None:
+            echo("  no setting passes the gate: training with the configured settings")
+        else:
+            settings = best.settings
+            echo(f"  chosen: {best.overrides or 'the configured settings'}")
     echo(f"training a candidate on {len(train_rows)} decisions (VW, {passes} pass(es))")
     candidate = train_candidate(
         train_rows, settings, config.reward, catalog, passes=passes, apprentice=apprentice
@@ -266,23 +368,14 @@ def retrain(
     if agrees is not None:
         echo(f"  the candidate agrees with the logged rule choice {agrees:.1%} of the time")
 
-    reports: dict[str, PolicyReport] = {}
-    columns = action_columns(eval_rows)
-    features = to_matrix((row.decision.features for row in eval_rows), WIDTH)
-    champion = tracking.champion(config)
-    incumbent_policy: Policy | None = champion.policy if champion is not None else None
-    incumbent_name = "champion" if champion is not None else "logging"
     if len(eval_rows) >= 10:
         echo(f"evaluating off-policy on the newest {len(eval_rows)} decisions with a choice")
-        targets: dict[str, Sequence[NDArray[np.float64]]] = {
-            "candidate": target_probabilities(candidate, eval_rows)[1],
-            "logging": [np.array(list(row.decision.pmf.values())) for row in eval_rows],
-            "never_offer": target_probabilities(NeverOffer(), eval_rows)[1],
-        }
-        if incumbent_policy is not None:
-            targets["champion"] = target_probabilities(incumbent_policy, eval_rows)[1]
+        targets = {"candidate": target_probabilities(candidate, eval_rows)[1], **targets}
+        done, reports = reports, {}
         for name, pmfs in targets.items():
-            reports[name] = evaluate_policy(name, pmfs, eval_rows, columns, features, seed)
+            reports[name] = done.get(name) or evaluate_policy(
+                name, pmfs, eval_rows, columns, features, seed, bounds
+            )
             dr = reports[name].dr
             echo(f"  {name:12s} DR {dr.value:+.4f}  [{dr.low:+.4f}, {dr.high:+.4f}]")
         decision = gate(reports["candidate"], reports[incumbent_name], len(eval_rows))

@@ -1,9 +1,17 @@
-"""Sweep mode: try several learning settings on the same log, rank them by DR lower bound.
+"""Sweep mode: try several learning settings on the same log, and choose one the gate would pass.
 
 The same job as a managed service's offline "optimization discovery": every
 candidate is trained on the same older part of the log and evaluated on the same
-newer part, so the ranking compares settings, not luck of the split. Ranking by the
-lower bound prefers a setting that is reliably good over one that is noisily great.
+newer part, so the comparison is between settings, not luck of the split.
+
+The choice is the best DR estimate among the settings that pass the promotion gate
+against the incumbent: a DR lower bound above the incumbent's estimate, no guardrail
+(dismiss rate, opt-out rate) worse, enough rows, and overlap good enough to trust.
+Ranking by the lower bound alone would favour settings that almost never offer: a
+silent policy's value is known almost exactly (near zero, with a narrow interval),
+so its lower bound beats a useful policy's wide one. Under the gate, silence wins
+only when it really is better than what runs today. When no setting passes, the
+configured settings are kept.
 """
 
 from __future__ import annotations
@@ -12,13 +20,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from bandit import PolicySettings, TactfulConfig
+from bandit.policy import Policy
 from features import to_matrix
 from training.candidate import target_probabilities, train_candidate
 from training.logs import Logged
-from training.retrain import WIDTH, PolicyReport, action_columns, evaluate_policy
+from training.retrain import (
+    WIDTH,
+    GateDecision,
+    PolicyReport,
+    action_columns,
+    evaluate_policy,
+    gate,
+    value_bounds,
+)
 
 Echo = Callable[[str], None]
 
@@ -30,6 +49,14 @@ class SweepResult:
     overrides: dict[str, Any]
     settings: PolicySettings
     report: PolicyReport
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A setting's place in the ranking: its result and the gate's verdict on it."""
+
+    result: SweepResult
+    verdict: GateDecision
 
 
 def default_grid(base: PolicySettings) -> list[dict[str, Any]]:
@@ -55,6 +82,23 @@ def _valid(base: PolicySettings, overrides: dict[str, Any]) -> bool:
     return True
 
 
+def score(
+    overrides: dict[str, Any],
+    settings: PolicySettings,
+    policy: Policy,
+    eval_rows: Sequence[Logged],
+    config: TactfulConfig,
+    seed: int = 0,
+) -> SweepResult:
+    """One trained policy's evaluation on the holdout, exactly as the gate will see it."""
+    columns = action_columns(eval_rows)
+    features: NDArray[np.float64] = to_matrix((row.decision.features for row in eval_rows), WIDTH)
+    pmfs = target_probabilities(policy, eval_rows)[1]
+    bounds = value_bounds(config.reward)
+    report = evaluate_policy("candidate", pmfs, eval_rows, columns, features, seed, bounds)
+    return SweepResult(dict(overrides), settings, report)
+
+
 def sweep(
     train_rows: Sequence[Logged],
     eval_rows: Sequence[Logged],
@@ -65,40 +109,72 @@ def sweep(
     seed: int = 0,
     echo: Echo = print,
 ) -> list[SweepResult]:
-    """Train and evaluate every setting in ``grid``; best DR lower bound first."""
+    """Train and evaluate every setting in ``grid``, in grid order (:func:`rank` orders them)."""
     grid = list(grid) if grid is not None else default_grid(config.policy)
     catalog = config.catalog()
-    columns = action_columns(eval_rows)
-    features = to_matrix((row.decision.features for row in eval_rows), WIDTH)
     results = []
     for index, overrides in enumerate(grid, start=1):
         settings = config.policy.model_copy(update=overrides)
         settings = PolicySettings.model_validate(settings.model_dump())  # re-validate overrides
         policy = train_candidate(train_rows, settings, config.reward, catalog, passes=passes)
-        pmfs = target_probabilities(policy, eval_rows)[1]
-        report = evaluate_policy("candidate", pmfs, eval_rows, columns, features, seed)
-        results.append(SweepResult(dict(overrides), settings, report))
+        result = score(overrides, settings, policy, eval_rows, config, seed)
+        results.append(result)
+        report = result.report
         echo(
-            f"  [{index}/{len(grid)}] {_label(overrides):40s} DR {report.dr.value:+.4f} "
-            f"lower bound {report.dr.low:+.4f}"
+            f"  [{index}/{len(grid)}] {label(overrides):40s} DR {report.dr.value:+.4f} "
+            f"[{report.dr.low:+.4f}, {report.dr.high:+.4f}] offers {report.offer_rate or 0:.1%}"
         )
-    return sorted(results, key=lambda r: r.report.dr.low, reverse=True)
+    return results
 
 
-def _label(overrides: dict[str, Any]) -> str:
+def rank(results: Sequence[SweepResult], incumbent: PolicyReport, rows: int) -> list[Ranked]:
+    """Settings that pass the gate against ``incumbent`` first, then the rest; each by DR estimate.
+
+    Ties keep grid order, so the configured settings (first in the grid) win a tie.
+    """
+    ranked = [Ranked(result, gate(result.report, incumbent, rows)) for result in results]
+    return sorted(ranked, key=lambda r: (not r.verdict.promote, -r.result.report.dr.value))
+
+
+def chosen(ranking: Sequence[Ranked]) -> SweepResult | None:
+    """The setting to train with: the first of the ranking if it passes the gate, else none."""
+    if ranking and ranking[0].verdict.promote:
+        return ranking[0].result
+    return None
+
+
+def label(overrides: dict[str, Any]) -> str:
+    """A setting as the table names it: its overrides, or the configured settings."""
     return ", ".join(f"{k}={v}" for k, v in overrides.items()) or "(configured settings)"
 
 
-def ranking_table(results: Sequence[SweepResult]) -> str:
-    """The ranking as Markdown, for the run's artifacts and the terminal."""
+def _verdict(ranked: Ranked, first: bool) -> str:
+    if ranked.verdict.promote:
+        return "chosen" if first else "passes"
+    held = [reason.removeprefix("held: ") for reason in ranked.verdict.reasons]
+    return "held: " + "; ".join(r for r in held if not r.startswith("ok: "))
+
+
+def ranking_table(ranking: Sequence[Ranked], incumbent: PolicyReport) -> str:
+    """The ranking as Markdown, in the order the rule ranks it, for the run's artifacts."""
+    dr = incumbent.dr
     lines = [
-        "| rank | settings | DR | DR lower bound | dismiss rate | opt-out rate |",
-        "|---:|---|---:|---:|---:|---:|",
+        "Ranked by DR estimate among the settings that pass the promotion gate against the "
+        f"{incumbent.name} policy (DR {dr.value:.4f}, dismiss rate "
+        f"{incumbent.dismiss_rate.value:.4f}, opt-out rate {incumbent.opt_out_rate.value:.4f}), "
+        "then the rest by DR estimate. Rates are shares of decisions; offer rate is how often "
+        "the setting would show an offer.",
+        "",
+        "| rank | settings | DR | DR 95% interval | offer rate | dismiss rate | opt-out rate "
+        "| verdict |",
+        "|---:|---|---:|---|---:|---:|---:|---|",
     ]
-    for rank, result in enumerate(results, start=1):
-        r = result.report
+    for place, ranked in enumerate(ranking, start=1):
+        r = ranked.result.report
+        offer_rate = "-" if r.offer_rate is None else f"{r.offer_rate:.4f}"
         lines.append(
-            f"| {rank} | {_label(result.overrides)} | {r.dr.value:.4f} | {r.dr.low:.4f} | "
-            f"{r.dismiss_rate.value:.4f} | {r.opt_out_rate.value:.4f} |"
+            f"| {place} | {label(ranked.result.overrides)} | {r.dr.value:.4f} | "
+            f"[{r.dr.low:.4f}, {r.dr.high:.4f}] | {offer_rate} | {r.dismiss_rate.value:.4f} | "
+            f"{r.opt_out_rate.value:.4f} | {_verdict(ranked, place == 1)} |"
         )
     return "\n".join(lines) + "\n"

@@ -105,7 +105,7 @@ async def post_event(
         at=outcome.event.at,
         in_window=outcome.event.in_window,
         duplicate=outcome.duplicate,
-        follow_up=FollowUpView(**follow_up.model_dump()) if follow_up else None,
+        follow_up=FollowUpView.after(outcome.event.kind, follow_up) if follow_up else None,
     )
 
 

@@ -247,7 +247,7 @@ def test_schema_error_does_not_hide_another_offers_dark_pattern() -> None:
     message = str(refusal(text))
 
     assert "offer 'first' headline: Field required" in message
-    assert "offer 'second': pre-checked option" in message
+    assert "offer 'second' preselected: pre-checked option" in message
 
 
 def test_schema_error_in_rules_does_not_hide_an_offers_dark_pattern() -> None:
@@ -256,7 +256,7 @@ def test_schema_error_in_rules_does_not_hide_an_offers_dark_pattern() -> None:
     message = str(refusal(text))
 
     assert "rules.max_per_day" in message
-    assert "offer 'storage_200': hidden price" in message
+    assert "offer 'storage_200' price: hidden price" in message
 
 
 # Respect rules and rewards

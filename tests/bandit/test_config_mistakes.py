@@ -1,8 +1,9 @@
 """Every kind of config mistake: one clear message each, and never a half-configured service.
 
 For each broken file the loader gives exactly one problem naming the file, the line
-when it can be found (offers are located by their ``id = ...`` line; sections by name
-only), the offer id and the reason. The same file stops ``create_app`` before the
+when it can be found (a problem with one field of an offer at that field's line, any
+other problem of an offer at its ``id = ...`` line; sections by name only), the offer
+id and the reason. The same file stops ``create_app`` before the
 store is opened (no database file appears) and makes ``tactful serve`` exit 1 with
 the message, before uvicorn is started.
 
@@ -23,10 +24,14 @@ from bandit import ConfigError, load_config
 from serving.app import create_app
 from serving.cli import app as cli
 from serving.settings import Settings
-from tests.bandit.test_config import deployment, offer
+from tests.bandit.test_config import deployment, line_of, offer
 
 runner = CliRunner()
 PRICE = {"currency": "USD", "period": "month"}
+UNKNOWN_FIELD = deployment(offer(colour="red"))
+WRONG_TYPE = deployment(offer(price={"amount": "four", **PRICE}))
+NEGATIVE_PRICE = deployment(offer(price={"amount": -4.0, **PRICE}))
+SCARCITY = deployment(offer(subtext="Hurry, this price will not last."))
 
 #: name -> (file text, where the problem is, a fragment of the reason, offer line or None)
 MISTAKES: dict[str, tuple[str, str, str, int | None]] = {
@@ -43,16 +48,16 @@ MISTAKES: dict[str, tuple[str, str, str, int | None]] = {
         None,
     ),
     "unknown field in an offer": (
-        deployment(offer(colour="red")),
+        UNKNOWN_FIELD,
         "offer 'storage_200' colour",
         "Extra inputs are not permitted",
-        2,
+        line_of(UNKNOWN_FIELD, "colour ="),
     ),
     "wrong type in an offer": (
-        deployment(offer(price={"amount": "four", **PRICE})),
+        WRONG_TYPE,
         "offer 'storage_200' price.amount",
         "valid number",
-        2,
+        line_of(WRONG_TYPE, "price ="),
     ),
     "wrong type in the rules": (
         deployment(offer(), head='[rules]\nmax_per_session = "one"\n'),
@@ -61,10 +66,10 @@ MISTAKES: dict[str, tuple[str, str, str, int | None]] = {
         None,
     ),
     "negative price": (
-        deployment(offer(price={"amount": -4.0, **PRICE})),
+        NEGATIVE_PRICE,
         "offer 'storage_200' price.amount",
         "greater than or equal to 0",
-        2,
+        line_of(NEGATIVE_PRICE, "price ="),
     ),
     "unknown format": (
         deployment(offer(format="popup")),
@@ -97,10 +102,10 @@ MISTAKES: dict[str, tuple[str, str, str, int | None]] = {
         None,
     ),
     "dark pattern": (
-        deployment(offer(subtext="Hurry, this price will not last.")),
-        "offer 'storage_200'",
-        "scarcity or FOMO phrase in subtext: 'Hurry'",
-        2,
+        SCARCITY,
+        "offer 'storage_200' subtext",
+        "scarcity or FOMO phrase in subtext: 'Hurry' [rule: scarcity]",
+        line_of(SCARCITY, "subtext ="),
     ),
 }
 
@@ -187,7 +192,7 @@ def test_every_mistake_in_one_file_is_reported_at_once(tmp_path: Path) -> None:
     assert where == [
         "offer 'a'",
         "offer 'b' price.amount",
-        "offer 'c'",
+        "offer 'c' cta",
         "offer 'no_offer'",
         "rules.relevance_bars",
     ]

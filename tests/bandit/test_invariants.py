@@ -77,7 +77,7 @@ PRECEDENCE = (
     RemovalCode.DAILY_CAP,
     RemovalCode.WEEKLY_CAP,
     RemovalCode.INTERRUPTS_FOCUS,
-    RemovalCode.BIG_ASK_MID_TASK,
+    RemovalCode.BIG_ASK_NOT_AT_COMPLETION,
     RemovalCode.BELOW_RELEVANCE_BAR,
 )
 
@@ -344,7 +344,7 @@ def violations(
         broken.add(RemovalCode.INTERRUPTS_FOCUS)
     # 2. Plan changes only at a completion or success point.
     if offer.ambition == Ambition.PLAN_CHANGE and features.moment != Moment.PEAK:
-        broken.add(RemovalCode.BIG_ASK_MID_TASK)
+        broken.add(RemovalCode.BIG_ASK_NOT_AT_COMPLETION)
     # 3. The more interruptive the format, the more relevant the offer must be.
     bars = rules.relevance_bars
     bar = bars[level] if level < len(bars) else bars[-1]

@@ -127,9 +127,35 @@ def test_plan_change_waits_for_a_completion_moment(config: TactfulConfig) -> Non
     result = eligibility(situation(config, limit_hit))
 
     removal = removal_of(result, "pro_plan")
-    assert removal.code is RemovalCode.BIG_ASK_MID_TASK
+    assert removal.code is RemovalCode.BIG_ASK_NOT_AT_COMPLETION
     assert_human_readable(removal)
     assert "limit_hit" in removal.reason
+
+
+@pytest.mark.parametrize(
+    ("moment", "activity", "signals"),
+    [
+        ("idle", {"stage": "idle"}, []),
+        ("mid_task", {"stage": "mid_task"}, []),
+        (
+            "limit_hit",
+            {"stage": "idle"},
+            [{"kind": "limit_reached", "limit": "storage", "usage": 0.97, "seconds_ago": 5}],
+        ),
+    ],
+)
+def test_a_big_ask_away_from_a_completion_is_coded_for_what_the_rule_checks(
+    config: TactfulConfig, moment: str, activity: dict[str, str], signals: list[dict[str, object]]
+) -> None:
+    result = eligibility(situation(config, context(activity=activity, signals=signals)))
+
+    removal = removal_of(result, "pro_plan")
+    assert removal.code.value == "big_ask_not_at_completion"
+    assert f"now: {moment}" in removal.reason
+
+
+def test_a_removal_stored_under_the_old_big_ask_code_still_reads() -> None:
+    assert RemovalCode("big_ask_mid_task") is RemovalCode.BIG_ASK_NOT_AT_COMPLETION
 
 
 def test_plan_change_is_allowed_at_a_completion_moment(config: TactfulConfig) -> None:

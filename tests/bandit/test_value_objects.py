@@ -31,7 +31,7 @@ def samples(config: TactfulConfig) -> list[Any]:
     situation = Situation(
         completed_upload(), features, state, "session", NOW, config.rules, decider.catalog
     )
-    removal = Removal("pro_plan", RemovalCode.BIG_ASK_MID_TASK, "waits")
+    removal = Removal("pro_plan", RemovalCode.BIG_ASK_NOT_AT_COMPLETION, "waits")
     return [
         decision,
         exposure,

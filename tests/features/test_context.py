@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from features import Account, Activity, History, SessionContext, Signal, TaskStage
@@ -152,6 +154,32 @@ def test_unknown_signal_kind_is_refused() -> None:
 def test_negative_signal_measure_is_refused(signal: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         Signal.model_validate(signal)
+
+
+def test_usage_given_as_a_percentage_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationError, match="usage") as caught:
+        Signal.model_validate({"kind": "limit_reached", "limit": "storage", "usage": 97})
+
+    assert "less than or equal to 1" in str(caught.value)
+
+
+@given(usage=st.floats(min_value=0.0, max_value=1.0))
+def test_any_share_of_the_limit_from_0_to_1_is_accepted(usage: float) -> None:
+    assert Signal.model_validate({"kind": "limit_reached", "usage": usage}).usage == usage
+
+
+@given(usage=st.floats(min_value=1.0, exclude_min=True, allow_nan=False, allow_infinity=False))
+def test_any_usage_past_1_is_refused(usage: float) -> None:
+    with pytest.raises(ValidationError):
+        Signal.model_validate({"kind": "limit_reached", "usage": usage})
+
+
+def test_the_usage_schema_states_the_limit_it_enforces() -> None:
+    usage = Signal.model_json_schema()["properties"]["usage"]["anyOf"][0]
+    description = Signal.model_json_schema()["properties"]["usage"]["description"]
+
+    assert (usage["minimum"], usage["maximum"]) == (0.0, 1.0)
+    assert "from 0 (none) to 1 (all of it)" in description
 
 
 def test_negative_seat_count_is_refused() -> None:

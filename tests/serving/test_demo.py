@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from bandit import load_config
+from bandit.storage import SqlStore
 from serving.demo import PAIRED_HEADER, DemoOptions, run_demo
 from tests.builders import EXAMPLE_CONFIG
+from training.logs import read_log
+from training.retrain import imitable_share
 from training.simulator import Tally
 from training.tracking import DEMO_EXPERIMENT, Tracking
 
@@ -80,6 +84,25 @@ def test_demo_saves_plots_and_logs_them_to_mlflow(
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 1
     assert "oracle.reward_per_decision" in runs[0].data.metrics
+
+
+def test_the_demos_log_carries_its_clients_rule_choices_for_apprentice_training(
+    demo: tuple[dict[str, Tally], list[str], Path],
+) -> None:
+    _, lines, root = demo
+    store = SqlStore(
+        f"sqlite:///{root / 'out' / 'tactful-demo.db'}", load_config(EXAMPLE_CONFIG).reward
+    )
+    try:
+        rows, _ = read_log(store)
+    finally:
+        store.close()
+
+    assert rows
+    assert all(row.rule_choice is not None for row in rows)
+    imitable, total = imitable_share(rows)
+    assert 0 < imitable <= total
+    assert any("agrees with the logged rule choice" in line for line in lines)
 
 
 def paired_table(lines: list[str]) -> list[str]:

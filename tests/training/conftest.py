@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from bandit import NO_OFFER, Decider, EventKind, TactfulConfig, Uniform
+from bandit import NO_OFFER, Decider, EventKind, Policy, TactfulConfig, Uniform
 from bandit.storage import SqlStore
 from features import SessionContext
 from tests.builders import EXAMPLE_CONFIG, NOW, completed_upload, context
@@ -91,16 +91,19 @@ def write_synthetic_log(
     seed: int = 0,
     rules: bool = True,
     prefix: str = "synthetic",
+    policy: Policy | None = None,
+    outcomes: Mapping[tuple[bool, str], tuple[float, float, float]] = OUTCOMES,
 ) -> SyntheticLog:
-    """Log ``decisions`` uniform decisions with drawn outcomes, then close every window.
+    """Log ``decisions`` decisions with drawn outcomes, then close every window.
 
-    Half the moments are peaks (drawn). A shown offer always gets a ``shown`` event,
-    then at most one of accepted, dismissed or opted out, drawn from :data:`OUTCOMES`.
-    With ``rules`` every decision also logs :func:`rule_choice`.
+    The logging ``policy`` is uniform unless given. Half the moments are peaks (drawn).
+    A shown offer always gets a ``shown`` event, then at most one of accepted, dismissed
+    or opted out, drawn from ``outcomes`` (by default :data:`OUTCOMES`). With ``rules``
+    every decision also logs :func:`rule_choice`.
     """
     rng = np.random.default_rng(seed)
     clock = Clock()
-    decider = Decider(config, Uniform(), store, clock=clock)
+    decider = Decider(config, policy or Uniform(), store, clock=clock)
     peaks = 0
     for index in range(decisions):
         at = NOW + index * SPACING
@@ -119,7 +122,7 @@ def write_synthetic_log(
         if decision.offer_id is None:
             continue
         store.record_event(decision.decision_id, EventKind.SHOWN, now=at + timedelta(seconds=1))
-        accept, dismiss, opt_out = OUTCOMES[(peak, decision.offer_id)]
+        accept, dismiss, opt_out = outcomes[(peak, decision.offer_id)]
         draw = rng.random()
         kind = None
         if draw < accept:

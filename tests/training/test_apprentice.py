@@ -13,12 +13,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from bandit import NO_OFFER, TactfulConfig, VWPolicy
-from tests.training.conftest import STORAGE, sqlite_store, write_synthetic_log
+from bandit.storage import SqlStore
+from serving.cli import app
+from tests.builders import EXAMPLE_CONFIG
+from tests.training.conftest import (
+    CONFIG_TEXT,
+    STORAGE,
+    TrackingFactory,
+    quiet,
+    sqlite_store,
+    write_synthetic_log,
+)
 from training.candidate import agreement, imitation_rows, train_candidate, write_examples
 from training.logs import Logged, LogSummary, read_log, split
-from training.retrain import TrainingReport
+from training.retrain import NothingToImitate, TrainingReport, imitable_share, retrain
 from training.tracking import Tracking
 
 #: Short training prefixes: early training, where imitation has something to add.
@@ -118,3 +129,67 @@ def test_retraining_logs_the_agreement_with_the_rules(
     assert trained.rule_agreement is not None
     assert 0.0 <= trained.rule_agreement <= 1.0
     assert metrics["rule_agreement"] == pytest.approx(trained.rule_agreement)
+
+
+@pytest.fixture
+def no_rules_db(tmp_path: Path, config: TactfulConfig) -> Path:
+    """A SQLite log whose decisions carry no rule choice (clients that never send one)."""
+    path = tmp_path / "norules.db"
+    store = sqlite_store(path, config)
+    try:
+        write_synthetic_log(store, config, decisions=60, rules=False, prefix="norules")
+    finally:
+        store.close()
+    return path
+
+
+def test_apprentice_training_on_a_log_without_rule_choices_is_refused_before_anything_is_logged(
+    no_rules_db: Path, config: TactfulConfig, new_tracking: TrackingFactory, tmp_path: Path
+) -> None:
+    tracking = new_tracking(tmp_path / "mlruns")
+    store = SqlStore(f"sqlite:///{no_rules_db}", config.reward)
+    try:
+        with pytest.raises(NothingToImitate, match="none of the 42 training decisions carries"):
+            retrain(store, config, CONFIG_TEXT, tracking, apprentice=True, echo=quiet)
+    finally:
+        store.close()
+
+    assert tracking.client().search_registered_models() == []
+    assert not (tmp_path / "mlruns" / "plots").exists()
+
+
+def test_apprentice_mode_says_when_no_logged_rule_choice_was_ever_eligible(
+    holdout: tuple[list[Logged], list[Logged]],
+) -> None:
+    rows = [dataclasses.replace(row, rule_choice="automation") for row in holdout[0]]
+
+    with pytest.raises(NothingToImitate, match="was not eligible at the time"):
+        imitable_share(rows)
+
+
+def test_apprentice_mode_counts_the_decisions_it_imitates(
+    holdout: tuple[list[Logged], list[Logged]],
+) -> None:
+    rows = holdout[0]
+    half = [
+        row if index % 2 else dataclasses.replace(row, rule_choice=None)
+        for index, row in enumerate(rows)
+    ]
+
+    assert imitable_share(half) == (len(rows) // 2, len(rows))
+
+
+def test_train_apprentice_without_rule_choices_exits_non_zero_in_one_line(
+    no_rules_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TACTFUL_CONFIG", str(EXAMPLE_CONFIG))  # the CLI exports its options
+    monkeypatch.setenv("TACTFUL_DATABASE_URL", f"sqlite:///{no_rules_db}")
+    mlruns = tmp_path / "mlruns"
+
+    result = CliRunner().invoke(app, ["train", "--apprentice", "--mlruns", str(mlruns)])
+
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if "rule_choice" in line]
+    assert len(errors) == 1
+    assert "Traceback" not in result.output
+    assert not (mlruns / "mlflow.db").exists()

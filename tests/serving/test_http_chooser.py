@@ -1,0 +1,73 @@
+"""The simulator's HTTP client sends what its own hand-written rules would have shown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bandit import NO_OFFER, Catalog, Decider, InMemoryRespectStore, TactfulConfig
+from features import SessionContext
+from serving.http_chooser import HttpChooser, SimClock, rule_choice
+from tests.builders import completed_upload, context, mid_task_focus
+from tests.serving.server import Server, json_of
+from training.simulator import SimUser
+from training.simulator.choosers import RulesPolicy
+from training.simulator.population import Moment
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+#: A moment with no signal at all: the rules have nothing to match.
+NOTHING_HAPPENED = context(activity={"stage": "idle"})
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [completed_upload(), mid_task_focus(), NOTHING_HAPPENED],
+    ids=["peak", "focus", "idle"],
+)
+def test_the_rule_choice_is_what_the_rules_show_when_every_offer_is_eligible(
+    config: TactfulConfig, moment: SessionContext
+) -> None:
+    rules = RulesPolicy(config.catalog())
+    # Nothing shown, nothing dismissed, every offer renderable; only the rules' own
+    # moment checks can remove an offer, and the rules pick from the rest.
+    decider = Decider(config, rules, InMemoryRespectStore(), clock=lambda: NOW)
+    everything = decider.eligibility("u", "s", moment).eligible
+
+    choice = rule_choice(rules, moment)
+
+    assert choice in (NO_OFFER, *config.catalog().offers)
+    if choice in everything:
+        assert decider.decide("u", "s", moment, decision_id="d").chosen == choice
+
+
+def test_the_rules_choose_an_offer_after_a_completed_upload(config: TactfulConfig) -> None:
+    assert rule_choice(RulesPolicy(config.catalog()), completed_upload()) != NO_OFFER
+
+
+def test_the_rules_choose_no_offer_when_nothing_happened(config: TactfulConfig) -> None:
+    assert rule_choice(RulesPolicy(config.catalog()), NOTHING_HAPPENED) == NO_OFFER
+
+
+def test_the_http_chooser_logs_what_its_rules_would_have_shown(
+    shared_server: Server, catalog: Catalog
+) -> None:
+    client = shared_server.client
+    rules = RulesPolicy(catalog)
+    chooser = HttpChooser(client, SimClock(NOW), rules=rules)
+    moment = Moment(completed_upload(), "peak")
+
+    decision_id, _ = chooser.decide(SimUser("rules-user", frozenset()), "rules-s", moment, NOW)
+
+    record = json_of(client.get(f"/v1/decisions/{decision_id}"))
+    assert record["rule_choice"] == rule_choice(rules, moment.context) != NO_OFFER
+
+
+def test_an_http_chooser_without_rules_logs_no_rule_choice(shared_server: Server) -> None:
+    client = shared_server.client
+    chooser = HttpChooser(client, SimClock(NOW))
+    moment = Moment(completed_upload(), "peak")
+
+    decision_id, _ = chooser.decide(SimUser("norules-user", frozenset()), "norules-s", moment, NOW)
+
+    assert json_of(client.get(f"/v1/decisions/{decision_id}"))["rule_choice"] is None

@@ -214,7 +214,7 @@ def rules_config(directory: Path, window_seconds: float) -> Path:
     source = CONFIG.read_text()
     replaced = (
         source.replace(
-            'exploration = "squarecb"\nsquarecb_gamma_scale = 100.0',
+            'exploration = "epsilon"\nepsilon = 0.05',
             'exploration = "epsilon"\nepsilon = 1.0',
         )
         .replace("max_per_session = 1", "max_per_session = 2")

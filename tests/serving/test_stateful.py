@@ -48,7 +48,7 @@ from tests.builders import EXAMPLE_CONFIG, NOW
 #: The example deployment, exploring on every decision (epsilon 1): the policy then picks
 #: uniformly among whatever the rules left, so every eligible offer gets shown and a rule
 #: the service forgot to apply is found quickly. Exploration must never cross a rule anyway.
-SHIPPED_EXPLORATION = 'exploration = "squarecb"\nsquarecb_gamma_scale = 100.0'
+SHIPPED_EXPLORATION = 'exploration = "epsilon"\nepsilon = 0.05'
 EXPLORING = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
     SHIPPED_EXPLORATION, 'exploration = "epsilon"\nepsilon = 1.0'
 )

@@ -83,20 +83,28 @@ class RulesPolicy(StatelessPolicy):
 class InformedRulesPolicy(StatelessPolicy):
     """Hand-written rules that also read what tactful's store knows: the information ceiling.
 
-    Offer the best-matching offer only at a completion moment, never one the user said
-    "Not now" to, and less readily each time it was shown: what a careful product team
-    would write given the per-offer history. A learned policy that sees the same features
-    should come close to it.
+    Offer the best-matching offer only at a completion moment, matched on a signal that
+    reveals a need (``generic`` intents, such as a finished task, come with every
+    completion and reveal none), never one the user said "Not now" to, and less readily
+    each time it was shown: what a careful product team would write given the per-offer
+    history. A learned policy that sees the same features should come close to it.
     """
 
     kind: ClassVar[str] = "informed-rules"
     needs_catalog: ClassVar[bool] = True
 
-    def __init__(self, catalog: Any = None, threshold: float = 0.5, wear: float = 0.6) -> None:
+    def __init__(
+        self,
+        catalog: Any = None,
+        threshold: float = 0.5,
+        wear: float = 0.6,
+        generic: frozenset[str] = frozenset({"task_completed"}),
+    ) -> None:
         super().__init__()
         self.catalog = catalog
         self.threshold = threshold
         self.wear = wear
+        self.generic = generic
 
     def _pmf(self, features: Features, actions: tuple[str, ...]) -> tuple[FloatArray, FloatArray]:
         scores = np.zeros(len(actions))
@@ -108,8 +116,8 @@ class InformedRulesPolicy(StatelessPolicy):
                 if history.get("dismissed", 0.0) > 0:
                     continue
                 shown = math.expm1(history.get("shown", 0.0))  # undo the log1p
-                fit = adjacency(self.catalog[action].intents, features.intents)
-                scores[at] = fit * self.wear**shown
+                needs = [i for i in self.catalog[action].intents if i not in self.generic]
+                scores[at] = adjacency(needs, features.intents) * self.wear**shown
         best = int(np.argmax(scores)) if scores.max() >= self.threshold else 0
         pmf = np.zeros(len(actions))
         pmf[best] = 1.0

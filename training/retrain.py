@@ -46,6 +46,10 @@ MIN_EVALUATION_ROWS = 50
 CURVE_POINTS = 50
 
 
+class EmptyLog(ValueError):
+    """No decision to learn from: a candidate trained on nothing must not be registered."""
+
+
 @dataclass(frozen=True)
 class PolicyReport:
     """One policy's off-policy evaluation on the holdout, with guardrail estimates."""
@@ -232,6 +236,13 @@ def retrain(
         echo("reading the decision log")
         rows, summary = read_log(source)
     echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
+    if not rows:
+        where = source.path if isinstance(source, FileLog) else "the decision log"
+        raise EmptyLog(
+            f"{where} holds no learnable decision ({summary.decisions} closed): nothing to "
+            "train on, so no model is registered; check the database, or close the reward "
+            "windows first"
+        )
     plots_dir = plots_dir or tracking.root / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
     settings = settings or config.policy

@@ -38,8 +38,9 @@ unit: install
 ## The whole suite: lint, format, types, tests (the command CI runs).
 test: lint typecheck unit
 
+## Every benchmark, full size; records the results in bench/results/ and README.md.
 bench: install
-	$(RUN)/python -m bench
+	$(RUN)/python -m bench --update
 
 ## Fault-and-load run against real servers; rewrites RELIABILITY.md (about 10 minutes).
 reliability: install

@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
+#: Where results go unless a full run is recorded on purpose (``python -m bench --update``):
+#: ignored by git, so a try-out never leaves the committed results changed.
+SCRATCH = Path(__file__).parent / ".cache" / "results"
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tactful.toml"
 
@@ -136,6 +139,17 @@ def environment() -> dict[str, Any]:
     }
 
 
+def results_folder(
+    out: Path, quick: bool, committed: Path = RESULTS, scratch: Path = SCRATCH
+) -> Path:
+    """``out``, except that a quick (smoke) run asked to write the committed results gets
+    the scratch folder: its numbers must never replace a full run's."""
+    if quick and out.resolve() == committed.resolve():
+        print(f"a quick run: results in {scratch}, not the committed {committed}", flush=True)
+        return scratch
+    return out
+
+
 def write_results(
     name: str,
     title: str,
@@ -145,7 +159,11 @@ def write_results(
     details: Sequence[Mapping[str, Any]],
     out: Path = RESULTS,
 ) -> None:
-    """Write ``<name>.json`` (summaries only, no raw samples) and ``<name>.md``."""
+    """Write ``<name>.json`` (summaries only, no raw samples) and ``<name>.md``.
+
+    A quick run never lands in the committed results (see :func:`results_folder`).
+    """
+    out = results_folder(out, bool(config.get("quick")))
     out.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,

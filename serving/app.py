@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,19 +12,20 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bandit import load_config
+from bandit import ConfigError, load_config
 from bandit.decider import utcnow
 from bandit.storage import SqlStore
 from serving import errors
 from serving.learner import Learner
-from serving.logs import configure, decision_id_var
+from serving.logs import configure, configure_process, decision_id_var
 from serving.metrics import Metrics
 from serving.ratelimit import RateLimit
 from serving.routers import admin, decisions, health, offers, users
 from serving.service import Service
-from serving.settings import INSECURE_DEV_SECRET, Settings
+from serving.settings import INSECURE_DEV_SECRET, Settings, SettingsProblem, load_settings
 
 log = logging.getLogger("tactful.app")
 
@@ -165,7 +167,7 @@ def create_app(
     :func:`factory` makes: an app run inside another program shares its heap.
     """
     settings = settings or Settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     config = load_config(settings.config_path())  # a bad config stops start-up here
     metrics = Metrics()
 
@@ -192,7 +194,9 @@ def create_app(
             learner.stop()
             store.close()
 
-    app = FastAPI(
+    # The docs pages load Swagger UI and ReDoc from the service itself (assets shipped
+    # in a package), never from a CDN: /docs works on a private network.
+    app = FastAPIOffline(
         title="tactful",
         version="0.1.0",
         description=DESCRIPTION,
@@ -218,5 +222,15 @@ def create_app(
 
 
 def factory() -> Any:
-    """Entry point for ``uvicorn --factory serving.app:factory`` (settings from the environment)."""
-    return create_app(freeze_gc=True)
+    """Entry point for ``uvicorn --factory serving.app:factory`` (settings from the environment).
+
+    This process is the server, so all its logging takes the configured format. A bad
+    setting or config is one line on stderr and exit code 1, not a traceback.
+    """
+    try:
+        settings = load_settings()
+        configure_process(settings.log_level, settings.log_format)
+        return create_app(settings, freeze_gc=True)
+    except (SettingsProblem, ConfigError) as error:
+        log.error("cannot start: %s", error)
+        sys.exit(1)

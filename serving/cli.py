@@ -1,4 +1,10 @@
-"""The ``tactful`` command line."""
+"""The ``tactful`` command line.
+
+A user's mistake (a bad setting, config file or database URL) costs one or two lines
+that say what was wrong and what to do, and exit code 1; a traceback is for bugs,
+and is shown only with ``--debug``. Every command loads settings, config and store
+through the same helpers below, so each mistake reads the same in every command.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,27 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 import uvicorn
 
-from bandit import NO_OFFER, ConfigError, load_config
+from bandit import NO_OFFER, ConfigError, TactfulConfig, load_config
+from serving.commands import mlflow_ui_command
 from serving.journey import run_journey
-from serving.settings import Settings
+from serving.logs import uvicorn_log_config
+from serving.settings import Settings, SettingsProblem, load_settings, variable
+from training.promotion import MIN_TRAINING_DECISIONS
 
-app = typer.Typer(help="tactful: offers that land as service, not pressure.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bandit.storage import SqlStore
+
+app = typer.Typer(
+    help="tactful: offers that land as service, not pressure.",
+    no_args_is_help=True,
+    # A traceback's locals could hold a key or a database password: never print them.
+    pretty_exceptions_show_locals=False,
+)
 catalog_app = typer.Typer(help="Work with offer catalogs.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 windows_app = typer.Typer(help="Reward windows.", no_args_is_help=True)
@@ -29,8 +46,51 @@ ConfigOption = Annotated[
 ]
 
 
+#: Set by ``--debug``: show the traceback behind an error rather than one line.
+_debug = False
+
+
+@app.callback()
+def _main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback behind any error.")
+    ] = False,
+) -> None:
+    """tactful: offers that land as service, not pressure."""
+    global _debug
+    _debug = debug
+
+
+def main() -> None:
+    """The console script: a bug prints one line (and how to see more) unless ``--debug``."""
+    try:
+        app()
+    except Exception as error:
+        if _debug or "--debug" in sys.argv[1:]:
+            raise
+        typer.echo(f"tactful: unexpected error: {type(error).__name__}: {error}", err=True)
+        typer.echo("run again with --debug for the traceback, and please report it", err=True)
+        raise SystemExit(1) from None
+
+
+def _fail(message: str, cause: BaseException | None = None) -> NoReturn:
+    """Print a user error and exit 1; with ``--debug``, raise its cause to show the trace."""
+    if _debug and cause is not None:
+        raise cause
+    typer.echo(message, err=True)
+    raise typer.Exit(code=1)
+
+
 def _config_path(config: Path | None) -> Path:
-    return config if config is not None else Settings().config_path()
+    return config if config is not None else _settings(None, None).config_path()
+
+
+def _deployment(path: Path) -> TactfulConfig:
+    """The deployment config at ``path``; every problem in it printed, then exit 1."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        _fail(str(error), error)
 
 
 @catalog_app.command("check")
@@ -71,11 +131,7 @@ def demo(
 ) -> None:
     """Run the whole loop on the embedded default: serve, simulate, learn, retrain, compare."""
     path = _config_path(config)
-    try:
-        deployment = load_config(path)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=1) from None
+    deployment = _deployment(path)
     typer.echo(f"tactful demo on {path} (catalog {deployment.catalog().version})\n")
     if journey:
         run_journey(deployment, echo=typer.echo)
@@ -94,13 +150,59 @@ DatabaseOption = Annotated[
 ]
 
 
-def _export_settings(config: Path | None, database_url: str | None) -> Settings:
-    """Apply command-line overrides as TACTFUL_* variables so every worker process sees them."""
+def _settings(config: Path | None, database_url: str | None) -> Settings:
+    """Settings from ``TACTFUL_*``, with the command line's overrides applied.
+
+    The overrides are exported as ``TACTFUL_*`` variables so every worker process sees
+    them; a bad value is reported under the option the user typed, not the variable.
+    """
+    names = {}
     if config is not None:
-        os.environ["TACTFUL_CONFIG"] = str(config)
+        os.environ[variable("config")] = str(config)
+        names["config"] = "--config"
     if database_url is not None:
-        os.environ["TACTFUL_DATABASE_URL"] = database_url
-    return Settings()
+        os.environ[variable("database_url")] = database_url
+        names["database_url"] = "--database-url"
+    try:
+        return load_settings(names)
+    except SettingsProblem as error:
+        _fail(str(error), error)
+
+
+def _database_source(database_url: str | None) -> str:
+    """What set the database URL, for messages: the option, or the variable."""
+    return "--database-url" if database_url is not None else variable("database_url")
+
+
+def _open_store(
+    settings: Settings, deployment: TactfulConfig, source: str, *, existing: bool
+) -> SqlStore:
+    """The store at the configured URL, migrated; a bad URL is one line naming ``source``.
+
+    ``existing``: the command only reads (or closes what is there), so a database that
+    does not exist yet is refused rather than created empty.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bandit.storage import SqlStore
+    from bandit.storage.urls import (
+        DatabaseUrlError,
+        check_creatable,
+        check_existing,
+        connection_error,
+    )
+
+    url = settings.database_url
+    try:
+        if existing:
+            check_existing(url)
+        else:
+            check_creatable(url)
+        return SqlStore(url, deployment.reward)
+    except DatabaseUrlError as error:
+        _fail(f"{source}: {error}", error)
+    except SQLAlchemyError as error:
+        _fail(f"{source}: {connection_error(url, error)}", error)
 
 
 @app.command()
@@ -108,16 +210,14 @@ def serve(
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to bind.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
 ) -> None:
     """Run the decision service (FastAPI on uvicorn)."""
-    settings = _export_settings(config, database_url)
-    try:
-        load_config(settings.config_path())
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=1) from None
+    settings = _settings(config, database_url)
+    deployment = _deployment(settings.config_path())
+    # Open (and migrate) the store once here, so a bad URL is one line, not a failed start-up.
+    _open_store(settings, deployment, _database_source(database_url), existing=False).close()
     uvicorn.run(
         "serving.app:factory",
         factory=True,
@@ -125,6 +225,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(settings.log_level, settings.log_format),
         access_log=False,
     )
 
@@ -136,11 +237,9 @@ def windows_close(
     force: Annotated[bool, typer.Option(help="Close every open window, due or not.")] = False,
 ) -> None:
     """Close due reward windows now and join their rewards."""
-    from bandit.storage import SqlStore
-
-    settings = _export_settings(config, database_url)
-    deployment = load_config(settings.config_path())
-    store = SqlStore(settings.database_url, deployment.reward)
+    settings = _settings(config, database_url)
+    deployment = _deployment(settings.config_path())
+    store = _open_store(settings, deployment, _database_source(database_url), existing=True)
     try:
         typer.echo(f"closed {store.close_windows(force=force)} reward window(s)")
     finally:
@@ -176,21 +275,17 @@ def logs_export(
     database_url: DatabaseOption = None,
 ) -> None:
     """Export closed decisions (features, actions, probabilities, rewards; no user keys)."""
-    from bandit.storage import SqlStore
     from training.export import export_dsjson
 
-    settings = _export_settings(config, database_url)
-    try:
-        deployment = load_config(settings.config_path())
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=1) from None
+    settings = _settings(config, database_url)
+    deployment = _deployment(settings.config_path())
+    # The store first: a mistyped database must not leave an empty output file behind.
+    store = _open_store(settings, deployment, _database_source(database_url), existing=True)
     try:
         out = _output_stream(output)
     except OSError as error:
-        typer.echo(f"cannot write {output}: {error.strerror or error}", err=True)
-        raise typer.Exit(code=1) from None
-    store = SqlStore(settings.database_url, deployment.reward)
+        store.close()
+        _fail(f"cannot write {output}: {error.strerror or error}", error)
     try:
         count = export_dsjson(store, out, catalog=deployment.catalog())
     finally:
@@ -242,31 +337,25 @@ def train(
     """
     from bandit.storage import SqlStore
     from training.logs import FileLog, LogFileError, read_dsjson
-    from training.retrain import NothingToImitate, retrain
+    from training.retrain import EmptyLog, NothingToImitate, retrain
 
     if dsjson is not None and database_url is not None:
         raise typer.BadParameter(
             "--dsjson trains from a file: leave out --database-url", param_hint="--dsjson"
         )
-    settings = _export_settings(config, database_url)
+    settings = _settings(config, database_url)
     path = settings.config_path()
-    try:
-        deployment = load_config(path)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=1) from None
+    deployment = _deployment(path)
     source: SqlStore | FileLog
     if dsjson is not None:
         try:
             source = FileLog(dsjson, *read_dsjson(dsjson))
         except LogFileError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(code=1) from None
+            _fail(str(error), error)
         except OSError as error:
-            typer.echo(f"cannot read {dsjson}: {error.strerror or error}", err=True)
-            raise typer.Exit(code=1) from None
+            _fail(f"cannot read {dsjson}: {error.strerror or error}", error)
     else:
-        source = SqlStore(settings.database_url, deployment.reward)
+        source = _open_store(settings, deployment, _database_source(database_url), existing=True)
     from training.tracking import Tracking  # MLflow takes seconds to import: only when needed
 
     try:
@@ -282,14 +371,13 @@ def train(
             sweep=sweep,
             echo=typer.echo,
         )
-    except NothingToImitate as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=1) from None
+    except (EmptyLog, NothingToImitate) as error:
+        _fail(str(error), error)
     finally:
         if isinstance(source, SqlStore):
             source.close()
     typer.echo(f"run {report.run_id}: see it with")
-    typer.echo(f"  mlflow ui --backend-store-uri sqlite:///{mlruns}/mlflow.db")
+    typer.echo(f"  {mlflow_ui_command(mlruns)}")
 
 
 @app.command("promote")
@@ -297,13 +385,26 @@ def promote_command(
     version: Annotated[str, typer.Argument(help="Registered model version to make champion.")],
     mlruns: MlrunsOption = Path("mlruns"),
     reason: Annotated[str, typer.Option(help="Why, for the record.")] = "promoted by hand",
+    min_decisions: Annotated[
+        int,
+        typer.Option(min=0, help="Refuse a version trained on fewer decisions than this."),
+    ] = MIN_TRAINING_DECISIONS,
+    force: Annotated[
+        bool, typer.Option(help="Promote even a version trained on fewer decisions.")
+    ] = False,
 ) -> None:
     """Move the champion alias to a model version by hand."""
+    from training.promotion import promotion_problem, trained_on
     from training.tracking import Tracking
 
+    tracking = Tracking(mlruns)
     try:
-        Tracking(mlruns).promote(version, reason)
+        problem = promotion_problem(version, trained_on(tracking, version), min_decisions)
+        if problem is not None and not force:
+            _fail(f"{problem}: not promoted; pass --force to promote it anyway")
+        tracking.promote(version, reason)
+    except typer.Exit:
+        raise
     except Exception as error:  # MLflow raises its own exception types; say what failed
-        typer.echo(f"cannot promote version {version}: {error}", err=True)
-        raise typer.Exit(code=1) from None
+        _fail(f"cannot promote version {version}: {error}", error)
     typer.echo(f"champion is now version {version}")

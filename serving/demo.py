@@ -27,6 +27,7 @@ import uvicorn
 from bandit import TactfulConfig, load_config
 from bandit.storage import SqlStore
 from serving.app import create_app
+from serving.commands import mlflow_ui_command, serve_command
 from serving.http_chooser import HttpChooser, SimClock
 from serving.settings import Settings
 from training.plots import learning_curve, policy_comparison
@@ -311,12 +312,28 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
     )
     echo(f"   plots in {workdir}; MLflow run {run_id}")
     echo("6. where to look next")
-    echo(f"   mlflow ui --backend-store-uri sqlite:///{options.mlruns}/mlflow.db")
-    echo(
-        f"   tactful serve --database-url sqlite:///{database}   "
-        "then open http://127.0.0.1:8000/docs"
-    )
+    for line in where_next(options.mlruns, database):
+        echo(f"   {line}")
     return tallies
+
+
+def where_next(mlruns: Path, database: Path, cwd: Path | None = None) -> list[str]:
+    """The demo's closing lines: commands that run as printed from where the demo ran."""
+    here = cwd if cwd is not None else Path.cwd()
+    return [
+        f"{mlflow_ui_command(_from(here, mlruns), cwd=here)}   then open http://127.0.0.1:5000",
+        f"{serve_command(f'sqlite:///{_from(here, database)}', cwd=here)}   "
+        "then open http://127.0.0.1:8000/docs",
+    ]
+
+
+def _from(here: Path, path: Path) -> Path:
+    """``path`` relative to ``here`` when it lies below it (shorter to read), else absolute."""
+    absolute = (here / path).resolve()
+    try:
+        return absolute.relative_to(here.resolve())
+    except ValueError:
+        return absolute
 
 
 PAIRED_HEADER = (

@@ -5,21 +5,36 @@ Bad values are refused at start-up, so a half-configured service never starts.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 DEFAULT_CONFIG = Path("tactful.toml")
 #: Used only when no secret is configured; the service warns loudly at start-up.
 INSECURE_DEV_SECRET = "tactful-insecure-development-secret"  # noqa: S105
+ENV_PREFIX = "TACTFUL_"
+#: The shortest API key accepted: shorter ones can be guessed.
+MIN_KEY_LENGTH = 16
+
+#: API keys as people write them in a variable: one key, ``a,b``, or a JSON list.
+#: ``NoDecode``: the variable reaches :meth:`Settings._split_keys` as written, not JSON-decoded.
+Keys = Annotated[list[SecretStr], NoDecode]
+
+
+class SettingsProblem(ValueError):
+    """Settings the service cannot start with; the message names each variable, one per line."""
 
 
 class Settings(BaseSettings):
     """Deployment settings (the catalog and rules live in the TOML config file)."""
 
-    model_config = SettingsConfigDict(env_prefix="TACTFUL_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     config: Path = Field(default=DEFAULT_CONFIG, description="The deployment's TOML config file.")
     database_url: str = Field(
@@ -27,11 +42,14 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    client_keys: list[SecretStr] = Field(
-        default_factory=list, description="API keys that may decide and post events."
+    client_keys: Keys = Field(
+        default_factory=list,
+        description="API keys that may decide and post events: one key, or several separated "
+        "by commas (a JSON list works too).",
     )
-    admin_keys: list[SecretStr] = Field(
-        default_factory=list, description="API keys that may also reload models and close windows."
+    admin_keys: Keys = Field(
+        default_factory=list,
+        description="API keys that may also reload models and close windows (as client_keys).",
     )
     user_key_secret: SecretStr = Field(
         default=SecretStr(INSECURE_DEV_SECRET),
@@ -74,13 +92,37 @@ class Settings(BaseSettings):
         "the server's. Off by default: response times are not every deployment's to share.",
     )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="How `tactful serve` writes every log line, the server's own included: "
+        "one JSON object per line, or plain text.",
+    )
+
+    @field_validator("client_keys", "admin_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """Read one key, a comma-separated list or a JSON list, as people write variables."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed: object = json.loads(text)
+            except json.JSONDecodeError:
+                # Not the decoder's message: it quotes the text, and the text is secret.
+                raise ValueError("not a readable JSON list of keys") from None
+            return parsed
+        return [part.strip() for part in text.split(",") if part.strip()]
 
     @field_validator("client_keys", "admin_keys")
     @classmethod
     def _strong(cls, keys: list[SecretStr]) -> list[SecretStr]:
         for key in keys:
-            if len(key.get_secret_value()) < 16:
-                raise ValueError("API keys must be at least 16 characters")
+            if len(key.get_secret_value()) < MIN_KEY_LENGTH:
+                raise ValueError(
+                    f"every API key must be at least {MIN_KEY_LENGTH} characters "
+                    "(give one key, or several separated by commas)"
+                )
         return keys
 
     @property
@@ -94,3 +136,39 @@ class Settings(BaseSettings):
             return self.config
         bundled = resources.files("serving") / "data" / "tactful.toml"
         return Path(str(bundled)) if bundled.is_file() else self.config
+
+
+def variable(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return ENV_PREFIX + field.upper()
+
+
+def describe(error: ValidationError, names: Mapping[str, str] | None = None) -> list[str]:
+    """One line per bad setting, naming its variable (or ``names[field]``, e.g. an option).
+
+    Never the value: an API key or a secret must not reach a terminal or a log.
+    """
+    names = names or {}
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        location = problem.get("loc") or ("settings",)
+        field = str(location[0])
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{names.get(field, variable(field))}: {message}")
+    return list(dict.fromkeys(lines))
+
+
+def load_settings(names: Mapping[str, str] | None = None, **values: object) -> Settings:
+    """:class:`Settings` from ``values`` and ``TACTFUL_*``, or a :class:`SettingsProblem`.
+
+    ``names`` maps a field to what the user typed to set it (``--database-url``), so
+    the message names that rather than a variable the command line set on their behalf.
+    """
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsProblem("\n".join(describe(error, names))) from None
+    except SettingsError as error:  # a value the environment source itself cannot decode
+        found = re.search(r'field "(\w+)"', str(error))
+        field = found.group(1) if found else "settings"
+        raise SettingsProblem(f"{variable(field)}: cannot read the value") from None

@@ -55,6 +55,10 @@ MIN_EVALUATION_ROWS = 50
 CURVE_POINTS = 50
 
 
+class EmptyLog(ValueError):
+    """No decision to learn from: a candidate trained on nothing must not be registered."""
+
+
 class NothingToImitate(TactfulError):
     """Apprentice mode was asked for, but no training decision carries a rule choice to imitate.
 
@@ -315,6 +319,13 @@ def retrain(
         echo("reading the decision log")
         rows, summary = read_log(source)
     echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
+    if not rows:
+        where = source.path if isinstance(source, FileLog) else "the decision log"
+        raise EmptyLog(
+            f"{where} holds no learnable decision ({summary.decisions} closed): nothing to "
+            "train on, so no model is registered; check the database, or close the reward "
+            "windows first"
+        )
     train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
     if apprentice:
         imitable, total = imitable_share(train_rows)

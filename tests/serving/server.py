@@ -92,7 +92,18 @@ class Server:
         self.starts += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("TACTFUL_")}
         env.update(self.settings)
-        command = [
+        command = self.command()
+        with (
+            open(self.directory / f"{self.name}.stdout.log", "ab") as out,
+            open(self.stderr_path, "ab") as err,
+        ):
+            self.process = subprocess.Popen(  # noqa: S603
+                command, cwd=self.cwd, env=env, stdout=out, stderr=err
+            )
+
+    def command(self) -> list[str]:
+        """The server's command line: plain uvicorn on the app factory, on ``self.port``."""
+        return [
             sys.executable,
             "-m",
             "uvicorn",
@@ -103,13 +114,6 @@ class Server:
             "--port",
             str(self.port),
         ]
-        with (
-            open(self.directory / f"{self.name}.stdout.log", "ab") as out,
-            open(self.stderr_path, "ab") as err,
-        ):
-            self.process = subprocess.Popen(  # noqa: S603
-                command, cwd=self.cwd, env=env, stdout=out, stderr=err
-            )
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Wait until ``/healthz`` answers (the lifespan has started); fail if the process dies."""
@@ -203,6 +207,17 @@ class Server:
         """The value of one sample in ``/metrics`` (0.0 when absent)."""
         text = self.client.get("/metrics").text
         return sample(text, name, **labels)
+
+
+class CommandServer(Server):
+    """The service as people start it: ``tactful serve`` (the console script's entry point)."""
+
+    def command(self) -> list[str]:
+        return [*TACTFUL_COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+
+
+#: The ``tactful`` console script, run by this interpreter (whatever its scripts folder).
+TACTFUL_COMMAND = [sys.executable, "-c", "from serving.cli import main; main()"]
 
 
 def sample(text: str, name: str, **labels: str) -> float:

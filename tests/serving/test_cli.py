@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -134,7 +135,11 @@ def test_logs_export_refuses_an_unknown_format_naming_the_known_ones(tmp_path: P
     assert not output.exists()
 
 
-def test_logs_export_reports_an_unwritable_output_without_a_traceback(tmp_path: Path) -> None:
+def test_logs_export_reports_an_unwritable_output_without_a_traceback(
+    config: TactfulConfig, database_url: str, tmp_path: Path
+) -> None:
+    closed_decisions(config, database_url)
+
     result = runner.invoke(
         app, ["logs", "export", "--output", str(tmp_path / "missing" / "log.dsjson")]
     )
@@ -192,3 +197,117 @@ def test_windows_close_force_closes_every_open_window(
     assert result.exit_code == 0, result.output
     assert "closed 3 reward window(s)" in result.stdout
     assert "open" not in status_counts(config, database_url)
+
+
+# --- databases that are not there ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["logs", "export", "--output", "-"], ["windows", "close"], ["train"]],
+    ids=["logs export", "windows close", "train"],
+)
+def test_commands_that_read_refuse_a_mistyped_sqlite_path_and_create_nothing(
+    command: list[str], config: TactfulConfig, database_url: str, tmp_path: Path
+) -> None:
+    closed_decisions(config, database_url)
+    typo = tmp_path / "tactful.bd"
+
+    result = runner.invoke(app, [*command, "--database-url", f"sqlite:///{typo}"])
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("--database-url: ")
+    assert f"no database at {typo}" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not typo.exists()
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_logs_export_to_a_file_from_a_missing_database_leaves_no_empty_file(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "log.dsjson"
+
+    result = runner.invoke(
+        app,
+        ["logs", "export", "-o", str(output), "--database-url", f"sqlite:///{tmp_path / 'x.bd'}"],
+    )
+
+    assert result.exit_code == 1
+    assert "exported" not in result.output
+    assert not output.exists()
+
+
+def test_a_database_without_a_decision_log_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).close()  # a real SQLite file, but not a tactful database
+    monkeypatch.setenv("TACTFUL_DATABASE_URL", f"sqlite:///{other}")
+
+    result = runner.invoke(app, ["logs", "export"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"TACTFUL_DATABASE_URL: sqlite:///{other}: not a tactful database (no decision log in it)\n"
+    )
+
+
+def test_serve_refuses_a_database_whose_folder_does_not_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "tactful.db"
+
+    result = runner.invoke(app, ["serve", "--database-url", f"sqlite:///{missing}"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"--database-url: sqlite:///{missing}: the folder {missing.parent} does not exist; "
+        "create it or fix the path\n"
+    )
+    assert not missing.parent.exists()
+
+
+# --- training on nothing ------------------------------------------------------------------
+
+
+def test_train_on_a_log_without_learnable_decisions_registers_no_model(
+    config: TactfulConfig, database_url: str, tmp_path: Path
+) -> None:
+    open_decisions(config, database_url)  # windows still open: nothing learnable yet
+    mlruns = tmp_path / "mlruns"
+
+    result = runner.invoke(app, ["train", "--mlruns", str(mlruns)])
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "holds no learnable decision (0 closed)" in result.stderr
+    assert "no model is registered" in result.stderr
+    assert not mlruns.exists()
+
+
+# --- one way to load the config -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["windows", "close"],
+        ["logs", "export"],
+        ["train"],
+        ["serve"],
+        ["demo", "--journey"],
+    ],
+    ids=lambda command: " ".join(command),
+)
+def test_every_command_prints_a_bad_config_the_same_way(command: list[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("offers = [", encoding="utf-8")
+
+    result = runner.invoke(app, [*command, "--config", str(bad)])
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        f"{bad}: 1 problem(s)",
+        f"{bad}: toml: Invalid value (at end of document)",
+    ]

@@ -8,8 +8,10 @@ import pytest
 
 from bandit import load_config
 from bandit.storage import SqlStore
-from serving.demo import PAIRED_HEADER, DemoOptions, run_demo
+from serving.commands import program
+from serving.demo import PAIRED_HEADER, DemoOptions, run_demo, where_next
 from tests.builders import EXAMPLE_CONFIG
+from tests.commands import check_command
 from training.logs import read_log
 from training.retrain import imitable_share
 from training.simulator import Tally
@@ -63,6 +65,38 @@ def test_demo_prints_a_table_and_where_to_look_next(
     assert "mlflow ui --backend-store-uri sqlite:///" in text
     assert "/docs" in text
     assert any("online learner learned from" in line for line in lines)
+
+
+def test_the_demos_closing_commands_run_as_printed(
+    demo: tuple[dict[str, Tally], list[str], Path],
+) -> None:
+    _, lines, root = demo
+    closing = lines[lines.index("6. where to look next") + 1 :]
+    commands = [line.strip().split("   then open")[0] for line in closing]
+
+    assert len(commands) == 2
+    assert commands[0].endswith(f"ui --backend-store-uri sqlite:///{root / 'mlruns'}/mlflow.db")
+    assert commands[1].endswith(f"serve --database-url sqlite:///{root / 'out'}/tactful-demo.db")
+    for command in commands:
+        check_command(command)
+
+
+def test_the_closing_commands_name_paths_below_the_working_folder_relatively(
+    tmp_path: Path,
+) -> None:
+    lines = where_next(Path("mlruns"), tmp_path / "demo-output" / "tactful-demo.db", tmp_path)
+
+    assert lines[0].startswith(program("mlflow", cwd=tmp_path) + " ui ")
+    assert "--backend-store-uri sqlite:///mlruns/mlflow.db " in lines[0]
+    assert lines[1].startswith(program("tactful", cwd=tmp_path) + " serve ")
+    assert "--database-url sqlite:///demo-output/tactful-demo.db " in lines[1]
+
+
+def test_a_program_is_named_from_the_working_folder_when_it_lies_below() -> None:
+    scripts = Path("/project/.venv/bin")
+
+    assert program("tactful", scripts, Path("/project")) == ".venv/bin/tactful"
+    assert program("tactful", scripts, Path("/elsewhere")) == "/project/.venv/bin/tactful"
 
 
 def test_demo_saves_plots_and_logs_them_to_mlflow(

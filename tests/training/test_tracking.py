@@ -145,7 +145,7 @@ def registry(
             config=config,
             config_text=CONFIG_TEXT,
             params={"by_hand": True},
-            metrics={"decisions": float(last_seq)},
+            metrics={"decisions": float(last_seq), "train_rows": float(trained.train_rows)},
             artifacts={},
             tags={},
             last_seq=last_seq,

@@ -1,0 +1,95 @@
+"""``tactful serve`` as people run it: API keys as they write them, one log format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serving.server import CommandServer
+
+#: Written as people write them: a comma-separated pair, with a space, and one plain key.
+CLIENT_KEYS = ("pair-key-one-0123456789", "pair-key-two-0123456789")
+ADMIN_KEY = "plain-admin-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CommandServer]:
+    """``tactful serve`` with keys from variables; stopped (SIGTERM) by the last test."""
+    directory = tmp_path_factory.mktemp("serve-command")
+    server = CommandServer(
+        "serve-command",
+        directory,
+        {
+            "TACTFUL_CLIENT_KEYS": f"{CLIENT_KEYS[0]}, {CLIENT_KEYS[1]}",
+            "TACTFUL_ADMIN_KEYS": ADMIN_KEY,
+            "TACTFUL_LEARNER": "false",
+            "TACTFUL_MLRUNS": "",
+            "PYTHONUNBUFFERED": "1",
+        },
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("key", CLIENT_KEYS)
+def test_each_key_of_a_comma_separated_pair_is_accepted(served: CommandServer, key: str) -> None:
+    response = served.client.get("/v1/offers", headers={"X-API-Key": key})
+
+    assert response.status_code == 200, response.text
+
+
+def test_a_single_plain_admin_key_is_accepted(served: CommandServer) -> None:
+    response = served.client.get(
+        "/v1/admin/model", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    )
+
+    assert response.status_code == 200, response.text
+
+
+def test_the_pair_written_as_one_string_is_not_a_key(served: CommandServer) -> None:
+    written = f"{CLIENT_KEYS[0]}, {CLIENT_KEYS[1]}"
+
+    assert served.client.get("/v1/offers", headers={"X-API-Key": written}).status_code == 401
+
+
+def test_every_line_tactful_serve_writes_is_one_json_object(served: CommandServer) -> None:
+    served.client.get("/v1/offers", headers={"X-API-Key": CLIENT_KEYS[0]})
+    served.stop()  # the shutdown lines too
+    written = served.stderr() + Path(served.directory, f"{served.name}.stdout.log").read_text()
+
+    lines = [line for line in written.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # fails on any plain-text line
+
+    loggers = {entry["logger"] for entry in entries}
+    assert {"uvicorn.error", "tactful.app"} <= loggers
+    assert any(entry["message"].startswith("Uvicorn running on") for entry in entries)
+    assert any(entry["message"] == "Application shutdown complete." for entry in entries)
+    assert not any(entry["logger"] == "uvicorn.access" for entry in entries)  # access log off
+    for key in (*CLIENT_KEYS, ADMIN_KEY):
+        assert key not in written
+
+
+def test_the_log_format_can_be_plain_text(tmp_path: Path) -> None:
+    server = CommandServer(
+        "serve-text",
+        tmp_path,
+        {"TACTFUL_LOG_FORMAT": "text", "TACTFUL_LEARNER": "false", "TACTFUL_MLRUNS": ""},
+    )
+    server.start()
+    try:
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+    finally:
+        server.stop()
+
+    lines = [line for line in server.stderr().splitlines() if line.strip()]
+    assert lines
+    assert not any(line.startswith("{") for line in lines)
+    assert any(" INFO uvicorn.error: Uvicorn running on" in line for line in lines)
+    assert any(" INFO tactful.app: tactful ready catalog=" in line for line in lines)

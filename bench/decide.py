@@ -48,6 +48,7 @@ from bandit.vw import shared_line
 from bench.common import (
     CONFIG,
     RESULTS,
+    SCRATCH,
     Headline,
     Progress,
     format_ratio,
@@ -106,7 +107,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--decisions", type=int, default=None, help="per round and contender")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--out",
+        default=str(SCRATCH),
+        help=f"results folder (default: the untracked {SCRATCH.name}; {RESULTS} records them)",
+    )
     args = parser.parse_args(argv)
     # Many short rounds: a burst of load from a neighbour spoils one round's ratio, and
     # the median of eleven shrugs off more spoiled rounds than the median of five.

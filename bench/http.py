@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.common import (
     RESULTS,
+    SCRATCH,
     Headline,
     Progress,
     format_ratio,
@@ -50,7 +51,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--users", type=int, default=1000, help="distinct user ids cycled")
     parser.add_argument("--seconds", type=float, default=25.0, help="time cap of each load run")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--out",
+        default=str(SCRATCH),
+        help=f"results folder (default: the untracked {SCRATCH.name}; {RESULTS} records them)",
+    )
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.requests = args.requests or (800 if args.quick else 3000)

@@ -21,12 +21,16 @@ its 95% interval and the seeds won; respect violations must be 0.
     python -m bench.learning            # 4 datasets x 3 seeds x 2 explorations;
                                         # simulator: 2 regimes x 20 seeds x 6 policies
     python -m bench.learning --quick
-    python -m bench.learning --skip-supervised --sim-seeds 30
+    python -m bench.learning --skip-supervised --alternatives   # how the default was chosen
+    python -m bench.learning --out bench/results                # record the results
+
+Results go to an untracked scratch folder unless ``--out`` says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +49,7 @@ from bandit.rules import Eligibility
 from bench.common import (
     CONFIG,
     RESULTS,
+    SCRATCH,
     Headline,
     Progress,
     format_ratio,
@@ -70,6 +75,7 @@ from training.simulator.compare import (
     summary,
 )
 from training.supervised import DATASETS, load
+from training.tracking import BENCH_EXPERIMENT, Tracking
 
 NAME = "learning"
 TITLE = "Learning quality: tactful's VW policy vs VW directly, MABWiser, and the oracle"
@@ -347,6 +353,29 @@ def simulated_headlines(key: str, results: dict[str, list[Tally]]) -> list[Headl
     return headlines
 
 
+def log_to_mlflow(
+    args: argparse.Namespace, results: dict[str, dict[str, list[Tally]]], plots: list[Path]
+) -> str:
+    """The simulator's comparison as one MLflow run: the plots, and each lead and share."""
+    metrics: dict[str, float] = {}
+    for key, by_policy in results.items():
+        for row in summary(by_policy):
+            name = "".join(c if c.isalnum() else "_" for c in str(row["policy"]))
+            metrics[f"{key}.{name}.reward"] = row["reward"]
+            metrics[f"{key}.{name}.share_of_oracle"] = row["share_of_oracle"]
+            lead = row["lead"]
+            if lead is not None:
+                metrics |= {
+                    f"{key}.{name}.tactful_lead": lead.mean,
+                    f"{key}.{name}.tactful_lead.low": lead.low,
+                    f"{key}.{name}.tactful_lead.high": lead.high,
+                }
+    params = {"sim_seed": args.sim_seed, "sim_seeds": args.sim_seeds, "quick": args.quick}
+    return Tracking(Path(args.mlruns)).log_report(
+        BENCH_EXPERIMENT, f"learning-{args.sim_seeds}-seeds", params, metrics, plots
+    )
+
+
 def learning_plots(results: dict[str, dict[str, list[Tally]]], out: Path) -> list[Path]:
     """Cumulative reward per policy over days, one plot per regime."""
     return [
@@ -375,11 +404,20 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=2, help="simulations run at once")
     parser.add_argument("--skip-supervised", action="store_true", help="only the simulator")
     parser.add_argument(
+        "--mlruns",
+        default=os.environ.get("TACTFUL_MLRUNS", "mlruns"),
+        help="MLflow folder the plots and headline numbers are logged to",
+    )
+    parser.add_argument(
         "--alternatives",
         action="store_true",
         help="also run other exploration settings, paired with the shipped one",
     )
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--out",
+        default=str(SCRATCH),
+        help=f"results folder (default: the untracked {SCRATCH.name}; {RESULTS} records them)",
+    )
     args = parser.parse_args(argv)
     args.seeds = args.seeds or (1 if args.quick else 3)
     args.sim_seeds = args.sim_seeds or (3 if args.quick else 20)
@@ -456,6 +494,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for h in headlines:
         print(f"{h.measure}: {h.value} (target {h.target})")
     print("plots: " + ", ".join(str(p) for p in plots))
+    run_id = log_to_mlflow(args, results, plots)
+    print(f"logged to MLflow ({args.mlruns}): run {run_id}")
     write_results(
         NAME,
         TITLE,

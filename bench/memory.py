@@ -17,7 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, Headline, Progress, format_ratio, ratio, table, write_results
+from bench.common import (
+    RESULTS,
+    SCRATCH,
+    Headline,
+    Progress,
+    format_ratio,
+    ratio,
+    table,
+    write_results,
+)
 from bench.workload import run_load, serve, vm_status
 
 NAME = "memory"
@@ -31,7 +40,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=40.0, help="time cap of the load")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--out",
+        default=str(SCRATCH),
+        help=f"results folder (default: the untracked {SCRATCH.name}; {RESULTS} records them)",
+    )
     args = parser.parse_args(argv)
     args.requests = args.requests or (1000 if args.quick else 4000)
     return args

@@ -48,6 +48,7 @@ from bench.common import (
     CONFIG,
     RESULTS,
     ROOT,
+    SCRATCH,
     Headline,
     Progress,
     format_ratio,
@@ -126,7 +127,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument(
+        "--out",
+        default=str(SCRATCH),
+        help=f"results folder (default: the untracked {SCRATCH.name}; {RESULTS} records them)",
+    )
     args = parser.parse_args(argv)
     args.rows = args.rows or (10_000 if args.quick else 50_000)
     args.rounds = args.rounds or (1 if args.quick else 5)

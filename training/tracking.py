@@ -42,6 +42,7 @@ CHAMPION = "champion"
 OFFLINE_EXPERIMENT = "tactful-offline-training"
 ONLINE_EXPERIMENT = "tactful-online-learning"
 DEMO_EXPERIMENT = "tactful-demo"
+BENCH_EXPERIMENT = "tactful-benchmarks"
 POLICY_ARTIFACT = "policy.zip"
 CONFIG_ARTIFACT = "tactful.toml"
 #: Tag on a model version: the last log seq its training data covered.

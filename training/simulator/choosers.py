@@ -96,8 +96,8 @@ class InformedRulesPolicy(StatelessPolicy):
     def __init__(
         self,
         catalog: Any = None,
-        threshold: float = 0.5,
-        wear: float = 0.6,
+        threshold: float = 0.3,
+        wear: float = 0.8,
         generic: frozenset[str] = frozenset({"task_completed"}),
     ) -> None:
         super().__init__()

@@ -87,18 +87,24 @@ class HttpChooser:
 
 
 def learner_caught_up(client: httpx.Client, timeout: float = 60.0) -> None:
-    """Wait until the service's learner has no closed decision left to learn.
+    """Wait until the service's learner has learned what it can of the closed decisions.
 
-    The lag gauge is set after each of the learner's ticks, so it is read only after a
-    settle time longer than a few ticks; then until it reads 0.
+    The learner stops at the first decision still open (exactly-once learning), so a
+    window that closes after midnight can hold some closed ones back: the wait ends when
+    the lag stops moving, not only at 0. The lag gauge is set after each of the learner's
+    ticks, so it is read only after a settle time longer than a few ticks.
     """
     deadline = time.monotonic() + timeout
     time.sleep(SETTLE_SECONDS)
+    last, since = learner_lag(client.get("/metrics").text), time.monotonic()
     while time.monotonic() < deadline:
-        if learner_lag(client.get("/metrics").text) == 0:
+        lag = learner_lag(client.get("/metrics").text)
+        if lag == 0 or (lag == last and time.monotonic() - since >= SETTLE_SECONDS):
             return
+        if lag != last:
+            last, since = lag, time.monotonic()
         time.sleep(0.05)
-    raise TimeoutError(f"the learner did not catch up within {timeout:.0f} s")
+    raise TimeoutError(f"the learner did not settle within {timeout:.0f} s")
 
 
 def learner_lag(metrics: str) -> float:

@@ -470,12 +470,17 @@ def test_offer_with_placements_is_shown_at_its_placement(config: TactfulConfig) 
     assert result.eligible == (NO_OFFER, "storage_200")
 
 
-def test_an_offer_the_account_already_has_is_not_offered(config: TactfulConfig) -> None:
-    owner = completed_upload().model_copy(
-        update={
-            "account": completed_upload().account.model_copy(update={"add_ons": ("storage_200",)})
-        }
+def owning_storage() -> SessionContext:
+    """A completed upload by an account that already has the storage add-on."""
+    return context(
+        signals=[{"kind": "upload_completed", "seconds_ago": 5}],
+        activity={"focus_heavy": False, "stage": "completed"},
+        account={"add_ons": ["storage_200"]},
     )
+
+
+def test_an_offer_the_account_already_has_is_not_offered(config: TactfulConfig) -> None:
+    owner = owning_storage()
     result = eligibility(situation(config, owner))
     removal = removal_of(result, "storage_200")
     assert removal.code is RemovalCode.ALREADY_OWNED
@@ -495,10 +500,6 @@ def test_a_repeatable_offer_may_be_offered_again_after_a_yes(config: TactfulConf
     top_up = catalog["storage_200"].model_copy(update={"repeatable": True})
     repeatable = Catalog([top_up, *(o for o in catalog if o.id != "storage_200")], catalog.formats)
     state = RespectState(acceptances=(Acceptance("storage_200", NOW - timedelta(days=20)),))
-    owner = completed_upload().model_copy(
-        update={
-            "account": completed_upload().account.model_copy(update={"add_ons": ("storage_200",)})
-        }
-    )
+    owner = owning_storage()
     result = eligibility(situation(config, owner, state, catalog=repeatable))
     assert "storage_200" in result.eligible

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,10 +30,15 @@ DAYS = 4
 
 
 def run(
-    chooser: Chooser, config: TactfulConfig, users: int = 40, days: int = DAYS, seed: int = 3
+    chooser: Chooser,
+    config: TactfulConfig,
+    users: int = 40,
+    days: int = DAYS,
+    seed: int = 3,
+    **options: Any,
 ) -> Tally:
     """A small simulation: enough to see each behaviour, fast enough for the unit suite."""
-    return simulate(chooser, config, users=users, days=days, seed=seed)
+    return simulate(chooser, config, users=users, days=days, seed=seed, **options)
 
 
 def _moment(build: Callable[[], SessionContext] = completed_upload) -> Moment:
@@ -176,14 +182,7 @@ def test_users_arrive_steadily_over_the_arrival_days() -> None:
 
 def test_users_who_arrive_later_decide_nothing_before_they_arrive(config: TactfulConfig) -> None:
     everyone = run(PolicyChooser("never", config, NeverOffer()), config)
-    staggered = simulate(
-        PolicyChooser("never", config, NeverOffer()),
-        config,
-        users=40,
-        days=DAYS,
-        seed=3,
-        arrival_days=DAYS,
-    )
+    staggered = run(PolicyChooser("never", config, NeverOffer()), config, arrival_days=DAYS)
 
     assert 0 < staggered.decisions < everyone.decisions
 
@@ -199,14 +198,7 @@ def test_a_self_upgrade_counts_in_conversions_revenue_and_reward_alike(
     config: TactfulConfig,
 ) -> None:
     effects = Effects(self_upgrade_per_respected_no=1.0, base_accept=0.0)
-    tally = simulate(
-        PolicyChooser("uniform", config, Uniform()),
-        config,
-        users=40,
-        days=DAYS,
-        seed=3,
-        effects=effects,
-    )
+    tally = run(PolicyChooser("uniform", config, Uniform()), config, effects=effects)
 
     assert tally.self_upgrades > 0
     assert tally.accepted == 0
@@ -248,15 +240,8 @@ def test_a_simulation_is_reproducible_under_a_seed(config: TactfulConfig) -> Non
 def test_every_chooser_meets_the_same_people_at_the_same_moments(config: TactfulConfig) -> None:
     """As long as nobody leaves: whoever churns has no more moments to meet."""
     staying = Effects(churn_base=0.0, churn_per_annoyance=0.0)
-    never = simulate(
-        PolicyChooser("never", config, NeverOffer()),
-        config,
-        users=40,
-        days=DAYS,
-        seed=3,
-        effects=staying,
-    )
-    pushy = simulate(PushyChooser(config), config, users=40, days=DAYS, seed=3, effects=staying)
+    never = run(PolicyChooser("never", config, NeverOffer()), config, effects=staying)
+    pushy = run(PushyChooser(config), config, effects=staying)
 
     assert never.decisions == pushy.decisions
 

@@ -4,7 +4,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: install lock demo serve test lint typecheck unit bench reliability fuzz clean
+.PHONY: install lock demo serve test lint typecheck unit bench wrk reliability fuzz clean
 
 $(RUN)/tactful: requirements.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -39,7 +39,11 @@ unit: install
 test: lint typecheck unit
 
 ## Every benchmark, full size; records the results in bench/results/ and README.md.
-bench: install
+## The HTTP benchmark drives load with wrk (Debian package), pinned to a core of its own.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+bench: install wrk
 	$(RUN)/python -m bench --update
 
 ## Fault-and-load run against real servers; rewrites RELIABILITY.md (about 10 minutes).

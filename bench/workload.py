@@ -141,9 +141,12 @@ class Server:
     headers: dict[str, str]
 
 
-def _uvicorn_command(target: str, port: int) -> list[str]:
-    """The same uvicorn invocation for both apps: one worker, no access log, warnings only."""
+def _uvicorn_command(target: str, port: int, cpu: int | None = None) -> list[str]:
+    """The same uvicorn invocation for every app: one worker, no access log, warnings only;
+    pinned to ``cpu`` when given, so a load generator can have the other core."""
+    pinned = ["taskset", "-c", str(cpu)] if cpu is not None else []
     return [
+        *pinned,
         sys.executable,
         "-m",
         "uvicorn",
@@ -162,11 +165,12 @@ def _uvicorn_command(target: str, port: int) -> list[str]:
 
 
 @contextmanager
-def serve(kind: str) -> Iterator[Server]:
-    """Run ``kind`` ("tactful" or "bare") under uvicorn until the block ends.
+def serve(kind: str, cpu: int | None = None) -> Iterator[Server]:
+    """Run ``kind`` ("tactful", "bare" or "raw") under uvicorn until the block ends.
 
     tactful runs with a fresh SQLite file, the example config, a client key and the
-    default learner (as deployed); the bare app is :mod:`bench.bare_app`.
+    default learner (as deployed), without a rate limit (the load is ours); the bare app
+    is :mod:`bench.bare_app`, the raw one :mod:`bench.raw_asgi`. ``cpu`` pins the server.
     """
     with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TACTFUL_")}
@@ -184,11 +188,14 @@ def serve(kind: str) -> Iterator[Server]:
                     # One header per response, so the report can split the server's time
                     # from the client's and the machine's (the bare app adds it too).
                     "TACTFUL_SERVER_TIMING": "true",
+                    "TACTFUL_RATE_LIMIT_PER_SECOND": "0",
                 }
             )
             headers = {"X-API-Key": CLIENT_KEY}
         elif kind == "bare":
             target = "bench.bare_app:factory"
+        elif kind == "raw":
+            target = "bench.raw_asgi:factory"
         else:
             raise ValueError(f"unknown server kind {kind!r}")
         port = free_port()
@@ -196,7 +203,7 @@ def serve(kind: str) -> Iterator[Server]:
         with log.open("wb") as err:
             # A fixed command from sys.executable and literal arguments: nothing user-supplied.
             process = subprocess.Popen(  # noqa: S603
-                _uvicorn_command(target, port),
+                _uvicorn_command(target, port, cpu),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

@@ -968,36 +968,62 @@ def swaps(backend: Backend, size: Size, config: TactfulConfig) -> ScenarioResult
 
 
 class Proxy:
-    """A TCP proxy on 127.0.0.1 that can be cut (every connection dropped) and restored."""
+    """A TCP proxy on 127.0.0.1 that can be cut and restored, counting what the cut hit.
+
+    Cut, it drops every established connection and closes each new one as soon as it is
+    accepted; the listener stays open throughout. Closing the listener instead does not
+    stop a thread blocked in ``accept()`` on Linux: the first reconnect after the cut
+    still reached PostgreSQL, and the service went on serving (and storing) through it,
+    so the scenario tested nothing. ``dropped`` and ``refused`` let the scenario prove
+    the cut reached the service's real connections.
+    """
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.port = free_port()
+        #: Established connections dropped by :meth:`cut`, and connections refused while cut.
+        self.dropped = 0
+        self.refused = 0
         self._listener: socket.socket | None = None
-        self._sockets: set[socket.socket] = set()
+        self._pairs: set[tuple[socket.socket, socket.socket]] = set()
+        self._cut = False
         self._lock = threading.Lock()
 
     def open(self) -> None:
-        """Listen (again) on the same port."""
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((LOCAL, self.port))
-        listener.listen(64)
-        self._listener = listener
+        """Pass connections through (listening first, if not yet)."""
+        with self._lock:
+            self._cut = False
+            if self._listener is not None:
+                return
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((LOCAL, self.port))
+            listener.listen(64)
+            self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        """Stop listening and drop every connection: the database is gone."""
+        """Drop every connection and refuse new ones: the database is gone."""
+        with self._lock:
+            self._cut = True
+            doomed = list(self._pairs)
+            self._pairs.clear()
+            self.dropped += len(doomed)
+        for pair in doomed:
+            for sock in pair:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def close(self) -> None:
+        """Cut, and stop listening (``shutdown`` wakes the thread blocked in ``accept``)."""
+        self.cut()
         with self._lock:
             listener, self._listener = self._listener, None
-            doomed = list(self._sockets)
-            self._sockets.clear()
         if listener is not None:
-            listener.close()
-        for sock in doomed:
             with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -1005,13 +1031,25 @@ class Proxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            with self._lock:
+                refuse = self._cut or self._listener is not listener
+                self.refused += refuse
+            if refuse:
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)
             with self._lock:
-                self._sockets.update((client, upstream))
+                if self._cut:  # cut while connecting upstream
+                    self.refused += 1
+                    client.close()
+                    upstream.close()
+                    continue
+                self._pairs.add((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
@@ -1075,6 +1113,7 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
     started = time.monotonic()
     directory = backend.base / "outage"
     directory.mkdir(parents=True, exist_ok=True)
+    proxy: Proxy | None = None
     if backend.postgres is None:
         home = directory / "db"
         away = directory / "away"
@@ -1114,9 +1153,12 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
                 yield target.url, proxy.cut, proxy.open
             finally:
                 target.stop()
-                proxy.cut()
+                proxy.close()
 
-        how = "PostgreSQL sits behind an in-process TCP proxy that is cut, then restored"
+        how = (
+            "PostgreSQL sits behind an in-process TCP proxy that is cut (established "
+            "connections dropped, new ones refused), then restored"
+        )
     problems: list[str] = []
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -1131,6 +1173,7 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         ready = client.get("/readyz")
         ready_body = ready.json()
+        cut_counts = (proxy.dropped, proxy.refused) if proxy is not None else (0, 0)
         restore()
         back = time.monotonic()
         recovered: float | None = None
@@ -1141,6 +1184,11 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
             time.sleep(0.05)
         ready_after = client.get("/readyz").status_code
     p99 = percentile(latencies, 99) if latencies else float("nan")
+    if proxy is not None and 0 in cut_counts:
+        problems.append(
+            f"the cut did not reach the service: {cut_counts[0]} connection(s) dropped, "
+            f"{cut_counts[1]} refused while away"
+        )
     if before != 200:
         problems.append(f"the first decision was answered {before}")
     if statuses.get(503, 0) != size.outage_requests:
@@ -1163,6 +1211,13 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
             ("answers while away", ", ".join(f"{n}x{s}" for s, n in sorted(statuses.items()))),
             ("/readyz while away", f"{ready.status_code} {ready_body.get('problems')}"),
             ("seconds to recover", "never" if recovered is None else f"{recovered:.2f}"),
+            *(
+                []
+                if proxy is None
+                else [
+                    ("connections cut / refused while away", f"{cut_counts[0]} / {cut_counts[1]}")
+                ]
+            ),
         ],
         held=not problems,
         problems=problems,

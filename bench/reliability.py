@@ -25,7 +25,6 @@ import io
 import json
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +60,7 @@ from bench.audit import Rules, propensity_problems, read_log, respect_violations
 from bench.common import percentile
 from bench.reliability_report import RunInfo, ScenarioResult, broken_claims, parse_claims, render
 from features import SessionContext, extract
+from tests.serving.proxy import Proxy
 from tests.serving.server import Server, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -965,105 +965,6 @@ def swaps(backend: Backend, size: Size, config: TactfulConfig) -> ScenarioResult
 
 
 # -- scenario 5: the store out of reach ----------------------------------------------------------
-
-
-class Proxy:
-    """A TCP proxy on 127.0.0.1 that can be cut and restored, counting what the cut hit.
-
-    Cut, it drops every established connection and closes each new one as soon as it is
-    accepted; the listener stays open throughout. Closing the listener instead does not
-    stop a thread blocked in ``accept()`` on Linux: the first reconnect after the cut
-    still reached PostgreSQL, and the service went on serving (and storing) through it,
-    so the scenario tested nothing. ``dropped`` and ``refused`` let the scenario prove
-    the cut reached the service's real connections.
-    """
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = free_port()
-        #: Established connections dropped by :meth:`cut`, and connections refused while cut.
-        self.dropped = 0
-        self.refused = 0
-        self._listener: socket.socket | None = None
-        self._pairs: set[tuple[socket.socket, socket.socket]] = set()
-        self._cut = False
-        self._lock = threading.Lock()
-
-    def open(self) -> None:
-        """Pass connections through (listening first, if not yet)."""
-        with self._lock:
-            self._cut = False
-            if self._listener is not None:
-                return
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((LOCAL, self.port))
-            listener.listen(64)
-            self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        """Drop every connection and refuse new ones: the database is gone."""
-        with self._lock:
-            self._cut = True
-            doomed = list(self._pairs)
-            self._pairs.clear()
-            self.dropped += len(doomed)
-        for pair in doomed:
-            for sock in pair:
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-
-    def close(self) -> None:
-        """Cut, and stop listening (``shutdown`` wakes the thread blocked in ``accept``)."""
-        self.cut()
-        with self._lock:
-            listener, self._listener = self._listener, None
-        if listener is not None:
-            with suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                refuse = self._cut or self._listener is not listener
-                self.refused += refuse
-            if refuse:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                if self._cut:  # cut while connecting upstream
-                    self.refused += 1
-                    client.close()
-                    upstream.close()
-                    continue
-                self._pairs.add((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextmanager

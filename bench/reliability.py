@@ -25,7 +25,6 @@ import io
 import json
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +60,7 @@ from bench.audit import Rules, propensity_problems, read_log, respect_violations
 from bench.common import percentile
 from bench.reliability_report import RunInfo, ScenarioResult, broken_claims, parse_claims, render
 from features import SessionContext, extract
+from tests.serving.proxy import Proxy
 from tests.serving.server import Server, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -967,67 +967,6 @@ def swaps(backend: Backend, size: Size, config: TactfulConfig) -> ScenarioResult
 # -- scenario 5: the store out of reach ----------------------------------------------------------
 
 
-class Proxy:
-    """A TCP proxy on 127.0.0.1 that can be cut (every connection dropped) and restored."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-        self._sockets: set[socket.socket] = set()
-        self._lock = threading.Lock()
-
-    def open(self) -> None:
-        """Listen (again) on the same port."""
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((LOCAL, self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        """Stop listening and drop every connection: the database is gone."""
-        with self._lock:
-            listener, self._listener = self._listener, None
-            doomed = list(self._sockets)
-            self._sockets.clear()
-        if listener is not None:
-            listener.close()
-        for sock in doomed:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-
 @contextmanager
 def in_process_server(url: str, log_path: Path) -> Iterator[tuple[str, Any]]:
     """A real uvicorn server in a thread of this process (so its pool can be dropped)."""
@@ -1075,6 +1014,7 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
     started = time.monotonic()
     directory = backend.base / "outage"
     directory.mkdir(parents=True, exist_ok=True)
+    proxy: Proxy | None = None
     if backend.postgres is None:
         home = directory / "db"
         away = directory / "away"
@@ -1114,9 +1054,12 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
                 yield target.url, proxy.cut, proxy.open
             finally:
                 target.stop()
-                proxy.cut()
+                proxy.close()
 
-        how = "PostgreSQL sits behind an in-process TCP proxy that is cut, then restored"
+        how = (
+            "PostgreSQL sits behind an in-process TCP proxy that is cut (established "
+            "connections dropped, new ones refused), then restored"
+        )
     problems: list[str] = []
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -1131,6 +1074,7 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         ready = client.get("/readyz")
         ready_body = ready.json()
+        cut_counts = (proxy.dropped, proxy.refused) if proxy is not None else (0, 0)
         restore()
         back = time.monotonic()
         recovered: float | None = None
@@ -1141,6 +1085,11 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
             time.sleep(0.05)
         ready_after = client.get("/readyz").status_code
     p99 = percentile(latencies, 99) if latencies else float("nan")
+    if proxy is not None and 0 in cut_counts:
+        problems.append(
+            f"the cut did not reach the service: {cut_counts[0]} connection(s) dropped, "
+            f"{cut_counts[1]} refused while away"
+        )
     if before != 200:
         problems.append(f"the first decision was answered {before}")
     if statuses.get(503, 0) != size.outage_requests:
@@ -1163,6 +1112,13 @@ def outage(backend: Backend, size: Size) -> ScenarioResult:
             ("answers while away", ", ".join(f"{n}x{s}" for s, n in sorted(statuses.items()))),
             ("/readyz while away", f"{ready.status_code} {ready_body.get('problems')}"),
             ("seconds to recover", "never" if recovered is None else f"{recovered:.2f}"),
+            *(
+                []
+                if proxy is None
+                else [
+                    ("connections cut / refused while away", f"{cut_counts[0]} / {cut_counts[1]}")
+                ]
+            ),
         ],
         held=not problems,
         problems=problems,

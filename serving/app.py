@@ -173,7 +173,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = SqlStore(settings.database_url, config.reward, background_checkpoints=True)
+        store = SqlStore(
+            settings.database_url,
+            config.reward,
+            background_checkpoints=True,
+            pool=settings.pool(),
+        )
         service = Service(settings, config, store, metrics, clock)
         learner = Learner(service)
         app.state.service = service

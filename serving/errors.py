@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bandit import ContradictoryEvent, UnknownDecision, UnknownOffer
@@ -84,6 +85,22 @@ def install(app: FastAPI) -> None:
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "store unavailable",
             "the decision store cannot be reached; show no offer and retry later",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(PoolTimeout)
+    async def _store_busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed in use for TACTFUL_DB_POOL_TIMEOUT: a store too
+        # slow or a pool too small for the load. Shed the request rather than queue it.
+        log.error(
+            "store busy: no database connection came free in time",
+            extra={"fields": {"advice": "raise TACTFUL_DB_POOL_SIZE or look at the database"}},
+        )
+        response = error(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "store busy",
+            "every connection to the decision store is in use; show no offer and retry later",
         )
         response.headers["Retry-After"] = "1"
         return response

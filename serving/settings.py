@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from bandit.storage.engine import PoolSettings
+
 DEFAULT_CONFIG = Path("tactful.toml")
 #: Used only when no secret is configured; the service warns loudly at start-up.
 INSECURE_DEV_SECRET = "tactful-insecure-development-secret"  # noqa: S105
@@ -39,6 +41,62 @@ class Settings(BaseSettings):
     config: Path = Field(default=DEFAULT_CONFIG, description="The deployment's TOML config file.")
     database_url: str = Field(
         default="sqlite:///tactful.db", description="SQLAlchemy URL (sqlite or postgresql)."
+    )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections each process keeps open. A process opens at most "
+        "db_pool_size + db_max_overflow, so N replicas need N times that under the server's "
+        "max_connections.",
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="Extra PostgreSQL connections a process opens under load, closed again "
+        "when returned.",
+    )
+    db_pool_timeout: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=600.0,
+        allow_inf_nan=False,
+        description="Seconds a request waits for a free connection before it is answered 503.",
+    )
+    db_connect_timeout: int = Field(
+        default=5,
+        ge=2,
+        le=600,
+        description="Seconds to reach PostgreSQL (whole seconds, 2 at least, as libpq counts "
+        "them); also how long sent data may go unacknowledged before a connection is dead.",
+    )
+    db_statement_timeout: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=86400.0,
+        allow_inf_nan=False,
+        description="Seconds one PostgreSQL statement may run (0: no limit; migrations have none).",
+    )
+    db_lock_timeout: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=86400.0,
+        allow_inf_nan=False,
+        description="Seconds a PostgreSQL statement may wait for a lock, such as a user's row "
+        "held by another replica (0: no limit).",
+    )
+    db_pool_recycle: float = Field(
+        default=1800.0,
+        ge=0.0,
+        le=86400.0,
+        allow_inf_nan=False,
+        description="Seconds after which a pooled connection is replaced (0: never).",
+    )
+    db_pool_pre_ping: bool = Field(
+        default=True,
+        description="Test each pooled connection before use, so one cut while idle costs a "
+        "reconnect rather than a failed request.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -129,6 +187,19 @@ class Settings(BaseSettings):
     def open_access(self) -> bool:
         """No keys configured: anyone on the network may call every route (local demo only)."""
         return not self.client_keys and not self.admin_keys
+
+    def pool(self) -> PoolSettings:
+        """The PostgreSQL engine's connection limits and time-outs, from the ``db_*`` fields."""
+        return PoolSettings(
+            size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+            timeout=self.db_pool_timeout,
+            connect_timeout=self.db_connect_timeout,
+            statement_timeout=self.db_statement_timeout,
+            lock_timeout=self.db_lock_timeout,
+            recycle=self.db_pool_recycle,
+            pre_ping=self.db_pool_pre_ping,
+        )
 
     def config_path(self) -> Path:
         """The config file to load: the configured one, or the bundled example as a fallback."""

@@ -1,6 +1,6 @@
 """Durable storage: the decision log, events, rewards and respect state, in SQL."""
 
-from bandit.storage.engine import make_engine, migrate
+from bandit.storage.engine import PoolSettings, make_engine, migrate
 from bandit.storage.sql import (
     Checkpoint,
     DecisionRecord,
@@ -18,6 +18,7 @@ __all__ = [
     "EventOutcome",
     "EventRecord",
     "Finished",
+    "PoolSettings",
     "SqlStore",
     "Status",
     "checksum",

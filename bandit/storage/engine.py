@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,51 @@ CHECKPOINT_SECONDS = 2.0
 BUSY_SECONDS = 30.0
 
 log = logging.getLogger("tactful.storage")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How a PostgreSQL engine holds its connections, and how long it waits for the server.
+
+    A replica may open ``size + max_overflow`` connections, so N replicas need N times
+    that under the server's ``max_connections``. Every wait is bounded so that a lost or
+    stuck database is answered with 503 in seconds rather than held requests: waiting for
+    a free pooled connection (``timeout``), connecting (``connect_timeout``, also how
+    long sent data may go unacknowledged before the connection counts as dead), one
+    statement (``statement_timeout``) and one lock (``lock_timeout``); ``0`` means no
+    limit for the last two. ``pre_ping`` tests a pooled connection before use, so one
+    cut while idle costs a reconnect, not a failed request; ``recycle`` replaces
+    connections older than that many seconds (``0``: never), which middleboxes and
+    server restarts would otherwise sever unseen. SQLite ignores all of this.
+    """
+
+    size: int
+    max_overflow: int
+    timeout: float
+    connect_timeout: int
+    statement_timeout: float
+    lock_timeout: float
+    recycle: float
+    pre_ping: bool = True
+
+    @property
+    def most(self) -> int:
+        """The most connections one engine (one replica) opens at once."""
+        return self.size + self.max_overflow
+
+
+#: For one-off commands (exports, window closing, benchmarks' own readers): generous
+#: waits and no statement limit, since an export reads the whole log in one statement.
+#: A server takes its limits from ``Settings`` instead.
+TOOL_POOL = PoolSettings(
+    size=10,
+    max_overflow=20,
+    timeout=30.0,
+    connect_timeout=10,
+    statement_timeout=0.0,
+    lock_timeout=0.0,
+    recycle=0.0,
+)
 
 
 def normalise_url(url: str) -> str:
@@ -75,15 +121,53 @@ def _sqlite_engine(url: str, wal_autocheckpoint: int | None) -> Engine:
     return engine
 
 
-def make_engine(url: str, *, wal_autocheckpoint: int | None = None) -> Engine:
+def _postgres_engine(url: str, pool: PoolSettings) -> Engine:
+    engine = create_engine(
+        url,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout,
+        pool_recycle=pool.recycle if pool.recycle > 0 else -1,
+        pool_pre_ping=pool.pre_ping,
+        # Keyword arguments, not the URL's ``options``: those carry the search_path.
+        connect_args={
+            "connect_timeout": pool.connect_timeout,
+            "tcp_user_timeout": pool.connect_timeout * 1000,
+        },
+    )
+    limits = {
+        name: int(seconds * 1000)
+        for name, seconds in (
+            ("statement_timeout", pool.statement_timeout),
+            ("lock_timeout", pool.lock_timeout),
+        )
+        if seconds > 0
+    }
+    if limits:
+
+        @event.listens_for(engine, "connect")
+        def _limit(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            for name, milliseconds in limits.items():
+                cursor.execute(f"SET {name} = {milliseconds}")
+            cursor.close()
+            dbapi_connection.commit()  # session settings, outside any transaction of ours
+
+    return engine
+
+
+def make_engine(
+    url: str, *, wal_autocheckpoint: int | None = None, pool: PoolSettings | None = None
+) -> Engine:
     """An engine for ``url``, configured for tactful's transactions.
 
     ``wal_autocheckpoint`` (SQLite files only) replaces SQLite's default of 1000 pages.
+    ``pool`` (PostgreSQL only) bounds connections and waits; :data:`TOOL_POOL` by default.
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, wal_autocheckpoint)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return _postgres_engine(url, pool or TOOL_POOL)
 
 
 class WriterTurns:
@@ -189,6 +273,10 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
         if connection.dialect.name == "postgresql":
+            # A replica waits here while another migrates, and a migration may take long:
+            # the serving limits on statements and locks do not apply to either.
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -51,6 +51,7 @@ from bandit.reward import EventKind, reward_of
 from bandit.storage.engine import (
     BACKGROUND_WAL_AUTOCHECKPOINT,
     WRITE,
+    PoolSettings,
     WalCheckpointer,
     WriterTurns,
     is_sqlite_file,
@@ -259,8 +260,13 @@ class SqlStore:
         *,
         run_migrations: bool = True,
         background_checkpoints: bool = False,
+        pool: PoolSettings | None = None,
     ) -> None:
         """Open (and by default migrate) the database at ``url``.
+
+        ``pool`` bounds a PostgreSQL engine's connections and waits: a server passes the
+        one its ``Settings`` describe; one-off commands keep
+        :data:`~bandit.storage.engine.TOOL_POOL`.
 
         ``background_checkpoints`` is for long-running servers: on a SQLite file, a
         :class:`~bandit.storage.engine.WalCheckpointer` thread checkpoints the WAL so
@@ -270,7 +276,7 @@ class SqlStore:
         self.reward = reward
         self.checkpointer: WalCheckpointer | None = None
         autocheckpoint = BACKGROUND_WAL_AUTOCHECKPOINT if background_checkpoints else None
-        self.engine: Engine = make_engine(url, wal_autocheckpoint=autocheckpoint)
+        self.engine: Engine = make_engine(url, wal_autocheckpoint=autocheckpoint, pool=pool)
         self._writers = WriterTurns(self.engine)
         if run_migrations:
             migrate(self.engine)

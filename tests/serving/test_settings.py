@@ -101,3 +101,32 @@ def test_a_setting_given_as_an_option_is_named_as_the_option(
         load_settings({"port": "--port"})
 
     assert str(refused.value).startswith("--port: ")
+
+
+def test_the_database_limits_are_read_from_their_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TACTFUL_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("TACTFUL_DB_MAX_OVERFLOW", "2")
+    monkeypatch.setenv("TACTFUL_DB_POOL_TIMEOUT", "1.5")
+    monkeypatch.setenv("TACTFUL_DB_STATEMENT_TIMEOUT", "0")
+
+    pool = load_settings().pool()
+
+    assert (pool.size, pool.max_overflow, pool.timeout) == (3, 2, 1.5)
+    assert pool.most == 5
+    assert pool.statement_timeout == 0.0  # no limit
+    assert pool.connect_timeout == 5  # the default
+
+
+def test_a_connect_timeout_libpq_would_round_up_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TACTFUL_DB_CONNECT_TIMEOUT", "1")
+
+    with pytest.raises(SettingsProblem) as refused:
+        load_settings()
+
+    assert str(refused.value) == (
+        "TACTFUL_DB_CONNECT_TIMEOUT: Input should be greater than or equal to 2"
+    )

@@ -93,7 +93,8 @@ class RespectState:
             return NO_HISTORY  # most decision points: nothing to summarise
         last_offer = max((e.at for e in self.exposures), default=None)
         last_dismissal = self.last_dismissal()
-        return History(
+        # Built without re-validation: every value is derived here and in range by construction.
+        return History.model_construct(
             seconds_since_last_offer=_seconds(now, last_offer),
             seconds_since_last_dismissal=_seconds(
                 now, last_dismissal.at if last_dismissal else None
@@ -110,7 +111,7 @@ class RespectState:
         histories = {}
         for offer_id in sorted(set(self.shown) | set(dismissed) | accepted):
             shown = self.shown.get(offer_id)
-            histories[offer_id] = OfferHistory(
+            histories[offer_id] = OfferHistory.model_construct(
                 shown=shown.times if shown else 0,
                 dismissed=dismissed[offer_id],
                 accepted=offer_id in accepted,

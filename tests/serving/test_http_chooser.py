@@ -8,7 +8,7 @@ import pytest
 
 from bandit import NO_OFFER, Catalog, Decider, InMemoryRespectStore, TactfulConfig
 from features import SessionContext
-from serving.http_chooser import HttpChooser, SimClock, rule_choice
+from serving.http_chooser import HttpChooser, SimClock, learner_lag, rule_choice
 from tests.builders import completed_upload, context, mid_task_focus
 from tests.serving.server import Server, json_of
 from training.simulator import SimUser
@@ -71,3 +71,16 @@ def test_an_http_chooser_without_rules_logs_no_rule_choice(shared_server: Server
     decision_id, _ = chooser.decide(SimUser("norules-user", frozenset()), "norules-s", moment, NOW)
 
     assert json_of(client.get(f"/v1/decisions/{decision_id}"))["rule_choice"] is None
+
+
+def test_the_learner_lag_is_read_from_the_metrics_page() -> None:
+    page = (
+        "# HELP tactful_learner_lag x\n# TYPE tactful_learner_lag gauge\ntactful_learner_lag 12.0\n"
+    )
+
+    assert learner_lag(page) == 12.0
+
+
+def test_a_metrics_page_without_the_lag_is_refused() -> None:
+    with pytest.raises(ValueError, match="tactful_learner_lag"):
+        learner_lag("tactful_learned_total 3.0\n")

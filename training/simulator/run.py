@@ -69,10 +69,6 @@ class Tally:
             + self.offers_to_owners
         )
 
-    def per_thousand(self, count: int) -> float:
-        """``count`` per 1,000 decisions."""
-        return 1000.0 * count / self.decisions if self.decisions else 0.0
-
     def curve_by_day(self) -> list[tuple[int, float]]:
         """(day, cumulative reward after it): the learning plot's points."""
         return [(day, reward) for day, (_, reward) in enumerate(self.curve, start=1)]

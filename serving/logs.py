@@ -56,15 +56,22 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        decision_id = decision_id_var.get()
-        if decision_id is not None:
-            entry["decision_id"] = decision_id
-        extra = getattr(record, "fields", None)
-        if isinstance(extra, dict):
-            entry.update(extra)
+        entry.update(context_fields(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def context_fields(record: logging.LogRecord) -> dict[str, object]:
+    """What both formats add to a line: the decision being served, and the record's fields."""
+    fields: dict[str, object] = {}
+    decision_id = decision_id_var.get()
+    if decision_id is not None:
+        fields["decision_id"] = decision_id
+    extra = getattr(record, "fields", None)
+    if isinstance(extra, dict):
+        fields.update(extra)
+    return fields
 
 
 class TextFormatter(logging.Formatter):
@@ -75,15 +82,8 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        pairs: dict[str, object] = {}
-        decision_id = decision_id_var.get()
-        if decision_id is not None:
-            pairs["decision_id"] = decision_id
-        extra = getattr(record, "fields", None)
-        if isinstance(extra, dict):
-            pairs.update(extra)
         head, newline, trace = line.partition("\n")
-        tail = "".join(f" {key}={value}" for key, value in pairs.items())
+        tail = "".join(f" {key}={value}" for key, value in context_fields(record).items())
         return head + tail + newline + trace
 
 

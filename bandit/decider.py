@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bandit.catalog import NO_OFFER, Catalog
+from bandit.clock import utcnow
 from bandit.config import TactfulConfig
 from bandit.decision import Decision, new_decision_id
 from bandit.errors import UnknownOffer
@@ -13,11 +14,6 @@ from bandit.policy import Policy
 from bandit.respect import Acceptance, Dismissal, InMemoryRespectStore, RespectState, RespectStore
 from bandit.rules import Eligibility, Situation, eligibility
 from features import SessionContext, extract
-
-
-def utcnow() -> datetime:
-    """The server's clock; the only clock respect rules and reward windows use."""
-    return datetime.now(UTC)
 
 
 class Decider:

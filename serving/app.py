@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bandit import ConfigError, load_config
-from bandit.decider import utcnow
+from bandit.clock import utcnow
 from bandit.storage import SqlStore
 from serving import errors
 from serving.learner import Learner

@@ -24,7 +24,7 @@ from bandit import (
     make_policy,
 )
 from bandit.artifact import load_policy
-from bandit.decider import utcnow
+from bandit.clock import utcnow
 from bandit.storage import Checkpoint, DecisionRecord, EventOutcome, SqlStore, checksum
 from features import SessionContext, extract
 from serving.auth import InvalidRewardToken, reward_token, reward_token_key, valid_reward_token

@@ -35,8 +35,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from bandit.clock import utcnow
 from bandit.config import RewardMapping
-from bandit.decider import utcnow
 from bandit.decision import Decision, decision_from_record, decision_to_record
 from bandit.errors import ContradictoryEvent, UnknownDecision
 from bandit.respect import (

@@ -1,11 +1,11 @@
-"""From the events inside a reward window to the one number a policy learns from."""
+"""Which events a decision takes, and the one number a policy learns from its window's events."""
 
 from __future__ import annotations
 
 import pytest
 
-from bandit import EventKind, RewardMapping, reward_of
-from bandit.reward import event_reward
+from bandit import ContradictoryEvent, EventKind, RewardMapping, reward_of
+from bandit.reward import OFFER_EVENTS, admit_event, event_reward, window_reward
 
 SHOWN = (EventKind.SHOWN, 0.0)
 ACCEPTED = (EventKind.ACCEPTED, 0.0)
@@ -108,3 +108,84 @@ def test_events_are_read_from_any_iterable() -> None:
 
 def test_the_default_mapping_rewards_an_acceptance_with_one() -> None:
     assert reward_of([SHOWN, ACCEPTED], RewardMapping()) == 1.0
+
+
+# --- which events a decision takes ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(OFFER_EVENTS))
+def test_an_event_about_an_offer_cannot_follow_a_no_offer_decision(kind: EventKind) -> None:
+    with pytest.raises(ContradictoryEvent, match="cannot follow a no-offer decision"):
+        admit_event(kind, offered=False, recorded=())
+
+
+def test_an_opt_out_may_follow_a_no_offer_decision() -> None:
+    assert admit_event(EventKind.OPTED_OUT, offered=False, recorded=())
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_a_first_event_of_its_kind_is_admitted(kind: EventKind) -> None:
+    assert admit_event(kind, offered=True, recorded=())
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_an_event_already_recorded_is_a_retry_not_an_error(kind: EventKind) -> None:
+    assert not admit_event(kind, offered=True, recorded={kind})
+
+
+@pytest.mark.parametrize(
+    ("kind", "recorded"),
+    [(EventKind.ACCEPTED, EventKind.DISMISSED), (EventKind.DISMISSED, EventKind.ACCEPTED)],
+)
+def test_a_yes_and_a_not_now_contradict_each_other(kind: EventKind, recorded: EventKind) -> None:
+    with pytest.raises(ContradictoryEvent, match=f"contradicts the '{recorded.value}'"):
+        admit_event(kind, offered=True, recorded={EventKind.SHOWN, recorded})
+
+
+def test_a_conversion_may_follow_an_acceptance() -> None:
+    recorded = {EventKind.SHOWN, EventKind.ACCEPTED}
+    assert admit_event(EventKind.CONVERTED, offered=True, recorded=recorded)
+
+
+def test_an_opt_out_may_follow_a_not_now() -> None:
+    recorded = {EventKind.SHOWN, EventKind.DISMISSED}
+    assert admit_event(EventKind.OPTED_OUT, offered=True, recorded=recorded)
+
+
+def test_a_no_offer_decision_is_checked_before_its_recorded_events() -> None:
+    """The no-offer refusal wins over a retry: such an event was never stored."""
+    with pytest.raises(ContradictoryEvent, match="no-offer"):
+        admit_event(EventKind.SHOWN, offered=False, recorded={EventKind.SHOWN})
+
+
+# --- what a closed window earns -------------------------------------------------------------
+
+
+def test_an_offer_never_shown_teaches_nothing() -> None:
+    assert window_reward([], MAPPING, offered=True) is None
+
+
+def test_an_offer_with_only_an_opt_out_teaches_nothing() -> None:
+    """An opt-out is about the user, not the offer: it does not say the offer was seen."""
+    assert window_reward([OPTED_OUT], MAPPING, offered=True) is None
+
+
+@pytest.mark.parametrize("event", [SHOWN, ACCEPTED, DISMISSED, (EventKind.CONVERTED, 0.0)])
+def test_any_event_about_the_offer_says_it_was_shown(event: tuple[EventKind, float]) -> None:
+    assert window_reward([event], MAPPING, offered=True) == reward_of([event], MAPPING)
+
+
+def test_a_shown_offer_with_nothing_else_earns_the_default() -> None:
+    assert window_reward([SHOWN], MAPPING, offered=True) == -0.05
+
+
+def test_a_no_offer_decision_with_no_event_earns_the_default() -> None:
+    assert window_reward([], MAPPING, offered=False) == -0.05
+
+
+def test_a_no_offer_decision_earns_its_opt_out() -> None:
+    assert window_reward([OPTED_OUT], MAPPING, offered=False) == -1.0
+
+
+def test_a_window_reward_aggregates_its_events_in_order() -> None:
+    assert window_reward([SHOWN, DISMISSED, ACCEPTED], EARLIEST, offered=True) == -0.1

@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-decide-") as tmp:
         sql = SqlStore(f"sqlite:///{Path(tmp) / 'decide.db'}", config.reward)
         deciders: dict[str, Decider] = {}
-        for name, store in (("memory", InMemoryRespectStore()), ("sqlite", sql)):
+        for name, store in (("memory", InMemoryRespectStore()), ("sqlite", sql.respect)):
             typed: RespectStore = store
             deciders[name] = Decider(config, make_policy(config), typed)
 

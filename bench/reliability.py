@@ -630,7 +630,7 @@ def clock(target: Server, window_seconds: float, config: TactfulConfig) -> Scena
     try:
         finished = [
             f
-            for f in store.finished(0, limit=100_000, settle=_no_settle())
+            for f in store.log.finished(0, limit=100_000, settle=_no_settle())
             if f.decision.decision_id == decision_id
         ]
     finally:
@@ -683,22 +683,22 @@ def populate(store: SqlStore, config: TactfulConfig, count: int, seed: int = 3) 
     Returns how many finished decisions carry a reward (what a learner must learn).
     """
     rng = random.Random(seed)
-    decider = Decider(config, make_policy(config), store)
+    decider = Decider(config, make_policy(config), store.respect)
     for n in range(count):
         user = f"learn-{n // 3}"
         context = SessionContext.model_validate(rng.choice(CONTEXTS))
         decision = decider.decide(user, f"s-{n}", context)
         if decision.offer_id is not None:
-            store.record_event(decision.decision_id, EventKind.SHOWN)
+            store.outcomes.record_event(decision.decision_id, EventKind.SHOWN)
             roll = rng.random()
             if roll < 0.35:
-                store.record_event(decision.decision_id, EventKind.ACCEPTED)
+                store.outcomes.record_event(decision.decision_id, EventKind.ACCEPTED)
             elif roll < 0.6:
-                store.record_event(decision.decision_id, EventKind.DISMISSED)
-    store.close_windows(force=True)
+                store.outcomes.record_event(decision.decision_id, EventKind.DISMISSED)
+    store.outcomes.close_windows(force=True)
     return sum(
         1
-        for f in store.finished(0, limit=10 * count + 10, settle=_no_settle())
+        for f in store.log.finished(0, limit=10 * count + 10, settle=_no_settle())
         if f.reward is not None
     )
 
@@ -756,7 +756,9 @@ def learner_kills(backend: Backend, size: Size, config: TactfulConfig) -> Scenar
     try:
         say(f"    populating {size.learn_decisions} decisions in-process")
         expected = populate(store, config, size.learn_decisions)
-        end_seq = store.finished(0, limit=10 * size.learn_decisions, settle=_no_settle())[-1].seq
+        end_seq = store.log.finished(0, limit=10 * size.learn_decisions, settle=_no_settle())[
+            -1
+        ].seq
         target = server(
             backend,
             "learner",
@@ -788,12 +790,12 @@ def learner_kills(backend: Backend, size: Size, config: TactfulConfig) -> Scenar
 
         wait_for(lambda: learned() >= expected, 300, f"the learner to learn {expected}", 0.1)
         target.stop()  # a clean stop checkpoints the final model
-        final_checkpoint = store.latest_checkpoint()
+        final_checkpoint = store.models.latest_checkpoint()
         assert final_checkpoint is not None
         final = load_policy(final_checkpoint.data, config.catalog())
         replay = make_policy(config)
         replayed = 0
-        for finished in store.finished(0, limit=10 * size.learn_decisions, settle=_no_settle()):
+        for finished in store.log.finished(0, limit=10 * size.learn_decisions, settle=_no_settle()):
             if finished.reward is not None:
                 replay.learn(finished.decision, finished.reward)
                 replayed += 1
@@ -815,7 +817,7 @@ def learner_kills(backend: Backend, size: Size, config: TactfulConfig) -> Scenar
             f"{size.learn_decisions} decisions with events and closed windows; the learner-holding "
             f"server (checkpoint every 25 learned) is SIGKILLed {size.learner_kills} times while "
             "it learns, then left to finish. Its final model is compared with make_policy + "
-            "learn over store.finished() in seq order, uninterrupted, on "
+            "learn over store.log.finished() in seq order, uninterrupted, on "
             f"{len(probes(config))} probe contexts with every action eligible."
         ),
         figures=[
@@ -915,7 +917,7 @@ def swaps(backend: Backend, size: Size, config: TactfulConfig) -> ScenarioResult
                 else:
                     version, data = incompatible_checkpoint()
                     refused.add(version)
-                store.save_checkpoint(version, 0, data)
+                store.models.save_checkpoint(version, 0, data)
                 response = admin.post("/v1/admin/model/reload")
                 if response.status_code != 200:
                     reload_failures += 1

@@ -241,7 +241,7 @@ def windows_close(
     deployment = _deployment(settings.config_path())
     store = _open_store(settings, deployment, _database_source(database_url), existing=True)
     try:
-        typer.echo(f"closed {store.close_windows(force=force)} reward window(s)")
+        typer.echo(f"closed {store.outcomes.close_windows(force=force)} reward window(s)")
     finally:
         store.close()
 

@@ -122,7 +122,7 @@ class Learner:
             self._thread.join(timeout=30)
         if self.active:
             self.checkpoint()
-            self.service.store.release_lease(LEASE, self.holder)
+            self.service.store.models.release_lease(LEASE, self.holder)
             self.active = False
             self._end_online_run("FINISHED")
 
@@ -145,7 +145,9 @@ class Learner:
         if self.active and now - self._renewed < self.settings.lease_seconds / 3:
             return True
         ttl = timedelta(seconds=self.settings.lease_seconds)
-        held = self.settings.learner and self.service.store.try_lease(LEASE, self.holder, ttl)
+        held = self.settings.learner and self.service.store.models.try_lease(
+            LEASE, self.holder, ttl
+        )
         if held:
             self._renewed = now
         return bool(held)
@@ -172,7 +174,7 @@ class Learner:
     def _take_over(self) -> None:
         """Become the learner: resume from the last good checkpoint (or a fresh model)."""
         service = self.service
-        checkpoint: Checkpoint | None = service.store.latest_checkpoint()
+        checkpoint: Checkpoint | None = service.store.models.latest_checkpoint()
         policy = service.verified(checkpoint) if checkpoint is not None else None
         if policy is None or checkpoint is None:
             policy, self.cursor, checkpoint_id = make_policy(service.config), 0, None
@@ -289,7 +291,7 @@ class Learner:
         service.close_windows(force=False)
         learned = 0
         while True:
-            batch = service.store.finished(self.cursor, limit=BATCH, now=service.clock())
+            batch = service.store.log.finished(self.cursor, limit=BATCH, now=service.clock())
             policy = service.serving.policy
             for finished in batch:
                 if finished.reward is not None:
@@ -303,7 +305,7 @@ class Learner:
             if len(batch) < BATCH:
                 break
         service.metrics.learned.inc(learned)
-        service.metrics.learner_lag.set(service.store.closed_after(self.cursor))
+        service.metrics.learner_lag.set(service.store.log.closed_after(self.cursor))
         return learned
 
     def snapshot(self) -> None:
@@ -323,7 +325,9 @@ class Learner:
     def checkpoint(self) -> Checkpoint:
         """Save the serving model with the cursor it has learned up to."""
         policy = self.service.serving.policy
-        saved = self.service.store.save_checkpoint(policy.version, self.cursor, dump_policy(policy))
+        saved = self.service.store.models.save_checkpoint(
+            policy.version, self.cursor, dump_policy(policy)
+        )
         self.service.serving.checkpoint_id = saved.id
         self.learned_since_checkpoint = 0
         self.snapshot()

@@ -72,12 +72,12 @@ class Service:
         self._token_key = reward_token_key(self._secret)
         self._swap_lock = threading.Lock()
         self._refused: set[int] = set()
-        checkpoint = store.latest_checkpoint()
+        checkpoint = store.models.latest_checkpoint()
         policy = self.verified(checkpoint) if checkpoint is not None else None
         self.serving = Serving(
             policy or make_policy(config), checkpoint.id if policy and checkpoint else None
         )
-        self.decider = Decider(config, self.serving.policy, store, clock=clock)
+        self.decider = Decider(config, self.serving.policy, store.respect, clock=clock)
 
     # -- decisions and events -----------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class Service:
         self, decision_id: str, kind: EventKind, value: float
     ) -> tuple[EventOutcome, FollowUp | None]:
         """Store an event and find the follow-up the client should show after it."""
-        outcome = self.store.record_event(decision_id, kind, value, now=self.clock())
+        outcome = self.store.outcomes.record_event(decision_id, kind, value, now=self.clock())
         self.metrics.events.labels(kind=kind.value, duplicate=str(outcome.duplicate).lower()).inc()
         offer_id = outcome.record.decision.offer_id
         follow_up = None
@@ -142,15 +142,15 @@ class Service:
 
     def get(self, decision_id: str) -> DecisionRecord:
         """The audit record of one decision."""
-        return self.store.get(decision_id)
+        return self.store.log.get(decision_id)
 
     def set_opted_out(self, user_id: str, opted_out: bool) -> None:
         """Opt a user out of offers, or back in."""
-        self.store.set_opted_out(self.key(user_id), opted_out, now=self.clock())
+        self.store.respect.set_opted_out(self.key(user_id), opted_out, now=self.clock())
 
     def close_windows(self, force: bool) -> int:
         """Close due reward windows now (all of them with ``force``)."""
-        closed = self.store.close_windows(self.clock(), force=force)
+        closed = self.store.outcomes.close_windows(self.clock(), force=force)
         self.metrics.rewards_joined.inc(closed)
         return closed
 
@@ -195,7 +195,7 @@ class Service:
 
     def refresh(self) -> bool:
         """Swap in the newest checkpoint if it is newer and sound; keep the old one otherwise."""
-        checkpoint = self.store.latest_checkpoint()
+        checkpoint = self.store.models.latest_checkpoint()
         if checkpoint is None or checkpoint.id in self._refused:
             return False
         if checkpoint.id == self.serving.checkpoint_id:

@@ -25,7 +25,7 @@ def closed_records(
     """Every closed decision after ``after_seq``, in log order, one page in memory at a time."""
     cursor = after_seq
     while True:
-        page = store.records(after_seq=cursor, limit=page_size)
+        page = store.log.records(after_seq=cursor, limit=page_size)
         yield from page
         if len(page) < page_size:
             return

@@ -57,7 +57,7 @@ def closed_decisions(config: TactfulConfig, database_url: str) -> list[str]:
     ids = open_decisions(config, database_url)
     store = SqlStore(database_url, config.reward)
     try:
-        store.close_windows(now=NOW + AFTER_WINDOW)
+        store.outcomes.close_windows(now=NOW + AFTER_WINDOW)
     finally:
         store.close()
     return ids
@@ -66,7 +66,7 @@ def closed_decisions(config: TactfulConfig, database_url: str) -> list[str]:
 def status_counts(config: TactfulConfig, database_url: str) -> dict[str, int]:
     store = SqlStore(database_url, config.reward)
     try:
-        return store.counts()
+        return store.log.counts()
     finally:
         store.close()
 

@@ -44,7 +44,7 @@ def holder(a: Server, b: Server) -> Server:
 
 def latest(store: SqlStore) -> Checkpoint | None:
     """The newest checkpoint row."""
-    return store.latest_checkpoint()
+    return store.models.latest_checkpoint()
 
 
 def test_exactly_one_process_holds_the_learner(learners: Trio) -> None:
@@ -74,7 +74,7 @@ def test_a_non_learner_server_picks_up_a_checkpoint_on_reload(
         return (
             newest is not None
             and (known is None or newest.id > known.id)
-            and model["learned"] == store.counts().get("joined", 0)
+            and model["learned"] == store.log.counts().get("joined", 0)
             and newest.version == model["policy_version"]
         )
 
@@ -97,7 +97,7 @@ def test_a_corrupt_checkpoint_is_refused_and_the_old_model_keeps_serving(
     serving = json_of(shared.client.get("/v1/admin/model"))
     refused = shared.metric("tactful_model_swaps_total", result="refused")
     current = latest(store)
-    corrupt = store.save_checkpoint(
+    corrupt = store.models.save_checkpoint(
         "vw-corrupt+0", current.last_seq if current else 0, b"not a policy archive"
     )
 

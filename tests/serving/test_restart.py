@@ -89,7 +89,7 @@ def scenario(restarted_server: Server, config: TactfulConfig) -> Scenario:
 
     store = SqlStore(server.settings["TACTFUL_DATABASE_URL"], config.reward)
     try:
-        joined = store.counts().get("joined", 0)
+        joined = store.log.counts().get("joined", 0)
     finally:
         store.close()
     wait_for(

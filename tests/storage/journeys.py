@@ -48,7 +48,7 @@ def offer_ids(prefix: str, count: int) -> list[str]:
 
 def uniform_decider(config: TactfulConfig, store: SqlStore, clock: Clock) -> Decider:
     """The real decider over the store, choosing uniformly among eligible actions."""
-    return Decider(config, Uniform(), store, clock=clock)
+    return Decider(config, Uniform(), store.respect, clock=clock)
 
 
 def decide_offer(

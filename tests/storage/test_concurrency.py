@@ -56,7 +56,7 @@ def test_concurrent_decisions_one_away_from_the_session_cap_show_one_offer(
     )
 
     assert [d.offer_id for d in decided].count(STORAGE) == 1
-    assert [e.offer_id for e in store.state(USER, NOW).exposures] == [STORAGE]
+    assert [e.offer_id for e in store.respect.state(USER, NOW).exposures] == [STORAGE]
 
 
 def test_same_event_from_many_threads_is_stored_once(
@@ -66,7 +66,9 @@ def test_same_event_from_many_threads_is_stored_once(
         uniform_decider(config, store, Clock()), offer_ids("shown", 1)[0]
     ).decision_id
 
-    outcomes = all_at_once(lambda _: store.record_event(decision_id, EventKind.SHOWN, now=NOW))
+    outcomes = all_at_once(
+        lambda _: store.outcomes.record_event(decision_id, EventKind.SHOWN, now=NOW)
+    )
 
     assert [o.duplicate for o in outcomes].count(False) == 1
     with store.engine.connect() as conn:

@@ -39,7 +39,7 @@ def test_migrations_leave_the_database_at_the_head_revision(store: SqlStore) -> 
 
 
 def test_migrating_again_keeps_the_data(store: SqlStore) -> None:
-    store.save_checkpoint("v1", 0, b"model", NOW)
+    store.models.save_checkpoint("v1", 0, b"model", NOW)
 
     migrate(store.engine)
 
@@ -59,11 +59,11 @@ def test_migrating_again_changes_no_schema(store: SqlStore) -> None:
 def test_a_second_store_on_a_migrated_database_starts_cleanly(
     store: SqlStore, config: TactfulConfig
 ) -> None:
-    store.save_checkpoint("v1", 0, b"model", NOW)
+    store.models.save_checkpoint("v1", 0, b"model", NOW)
 
     again = SqlStore(store.url, config.reward)
     try:
-        latest = again.latest_checkpoint()
+        latest = again.models.latest_checkpoint()
     finally:
         again.close()
 
@@ -111,13 +111,13 @@ def test_upgrading_a_database_with_data_gives_it_an_identity_and_keeps_the_data(
     upgrade_to(store_url, "0003")
     old = SqlStore(store_url, config.reward, run_migrations=False)
     try:
-        old.save_checkpoint("before-the-upgrade", 41, b"model", NOW)
+        old.models.save_checkpoint("before-the-upgrade", 41, b"model", NOW)
     finally:
         old.close()
 
     upgraded = SqlStore(store_url, config.reward)
     try:
-        latest = upgraded.latest_checkpoint()
+        latest = upgraded.models.latest_checkpoint()
         identity = upgraded.database_id
     finally:
         upgraded.close()

@@ -20,7 +20,7 @@ def test_a_store_keeps_sqlites_own_checkpoints_by_default(
 ) -> None:
     store = SqlStore(store_url, config.reward)
     try:
-        assert store.checkpointer is None
+        assert store.database.checkpointer is None
         if store.dialect == "sqlite":
             assert autocheckpoint_pages(store) == 1000  # SQLite's default
     finally:
@@ -33,10 +33,10 @@ def test_a_server_store_checkpoints_in_the_background_on_sqlite_only(
     store = SqlStore(store_url, config.reward, background_checkpoints=True)
     try:
         if store.dialect == "sqlite":
-            assert isinstance(store.checkpointer, WalCheckpointer)
+            assert isinstance(store.database.checkpointer, WalCheckpointer)
             assert autocheckpoint_pages(store) == BACKGROUND_WAL_AUTOCHECKPOINT
         else:
-            assert store.checkpointer is None  # PostgreSQL has no WAL of ours to manage
+            assert store.database.checkpointer is None  # PostgreSQL has no WAL of ours to manage
     finally:
         store.close()
 
@@ -46,11 +46,11 @@ def test_a_background_checkpoint_copies_every_committed_frame(
 ) -> None:
     store = SqlStore(store_url, config.reward, background_checkpoints=True)
     try:
-        if store.checkpointer is None:
+        if store.database.checkpointer is None:
             pytest.skip("only SQLite has a WAL to checkpoint")
-        store.save_checkpoint("v1", 0, b"model" * 2000, NOW)
+        store.models.save_checkpoint("v1", 0, b"model" * 2000, NOW)
 
-        busy, frames, copied = store.checkpointer.checkpoint()
+        busy, frames, copied = store.database.checkpointer.checkpoint()
 
         assert (busy, copied) == (0, frames)
         assert frames > 0
@@ -62,7 +62,7 @@ def test_closing_the_store_stops_the_checkpoint_thread(
     store_url: str, config: TactfulConfig
 ) -> None:
     store = SqlStore(store_url, config.reward, background_checkpoints=True)
-    checkpointer = store.checkpointer
+    checkpointer = store.database.checkpointer
 
     store.close()
 

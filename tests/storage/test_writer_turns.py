@@ -27,14 +27,14 @@ def overlapping_writes(store: SqlStore) -> tuple[list[str], bool, int]:
     first_open, first_may_finish = threading.Event(), threading.Event()
 
     def first() -> None:
-        with store._write():
+        with store.database.write():
             order.append("first begins")
             first_open.set()
             first_may_finish.wait(STUCK_SECONDS)
             order.append("first commits")
 
     def second() -> None:
-        store.set_opted_out("second-user", True)
+        store.respect.set_opted_out("second-user", True)
         order.append("second wrote")
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
@@ -66,7 +66,7 @@ def test_a_second_sqlite_writer_waits_for_the_first_to_commit(
         else:  # a different user's row: PostgreSQL lets both write at once
             assert overlapped
             assert order == ["first begins", "second wrote", "first commits"]
-        assert store.state("second-user").opted_out
+        assert store.respect.state("second-user").opted_out
     finally:
         store.close()
 

@@ -103,7 +103,7 @@ def write_synthetic_log(
     """
     rng = np.random.default_rng(seed)
     clock = Clock()
-    decider = Decider(config, policy or Uniform(), store, clock=clock)
+    decider = Decider(config, policy or Uniform(), store.respect, clock=clock)
     peaks = 0
     for index in range(decisions):
         at = NOW + index * SPACING
@@ -121,7 +121,9 @@ def write_synthetic_log(
         )
         if decision.offer_id is None:
             continue
-        store.record_event(decision.decision_id, EventKind.SHOWN, now=at + timedelta(seconds=1))
+        store.outcomes.record_event(
+            decision.decision_id, EventKind.SHOWN, now=at + timedelta(seconds=1)
+        )
         accept, dismiss, opt_out = outcomes[(peak, decision.offer_id)]
         draw = rng.random()
         kind = None
@@ -132,9 +134,9 @@ def write_synthetic_log(
         elif draw < accept + dismiss + opt_out:
             kind = EventKind.OPTED_OUT
         if kind is not None:
-            store.record_event(decision.decision_id, kind, now=at + timedelta(seconds=2))
+            store.outcomes.record_event(decision.decision_id, kind, now=at + timedelta(seconds=2))
     closed_at = NOW + decisions * SPACING + AFTER_WINDOW
-    store.close_windows(now=closed_at)
+    store.outcomes.close_windows(now=closed_at)
     return SyntheticLog(decisions, peaks, closed_at)
 
 

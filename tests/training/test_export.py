@@ -69,10 +69,10 @@ def closed_log(decider: Decider, store: SqlStore) -> None:
     for decision_id in (SHOWN, ACCEPTED, NEVER_SHOWN):
         decide_offer(decider, decision_id, user=f"{USER_KEY}-{decision_id}", session=SESSION)
     decide_nothing(decider, "nothing", user=USER_KEY, session=SESSION)
-    store.record_event(SHOWN, EventKind.SHOWN, now=NOW + MINUTE)
-    store.record_event(ACCEPTED, EventKind.SHOWN, now=NOW + MINUTE)
-    store.record_event(ACCEPTED, EventKind.ACCEPTED, now=NOW + MINUTE)
-    store.close_windows(now=NOW + AFTER_WINDOW)
+    store.outcomes.record_event(SHOWN, EventKind.SHOWN, now=NOW + MINUTE)
+    store.outcomes.record_event(ACCEPTED, EventKind.SHOWN, now=NOW + MINUTE)
+    store.outcomes.record_event(ACCEPTED, EventKind.ACCEPTED, now=NOW + MINUTE)
+    store.outcomes.close_windows(now=NOW + AFTER_WINDOW)
 
 
 def test_every_closed_decision_is_one_line_in_log_order(
@@ -82,7 +82,7 @@ def test_every_closed_decision_is_one_line_in_log_order(
 
     count, lines = exported(store, catalog)
 
-    assert count == len(lines) == sum(store.counts().values()) == 4
+    assert count == len(lines) == sum(store.log.counts().values()) == 4
     assert event_ids(lines) == [SHOWN, ACCEPTED, NEVER_SHOWN, "nothing"]
 
 
@@ -95,7 +95,7 @@ def test_open_decisions_are_not_exported(
 
     count, lines = exported(store, catalog)
 
-    assert store.counts()["open"] == 1
+    assert store.log.counts()["open"] == 1
     assert count == 4
     assert "still-open" not in event_ids(lines)
 
@@ -108,7 +108,7 @@ def test_the_label_is_the_joined_reward_and_a_skipped_decision_skips_learning(
     _, lines = exported(store, catalog)
 
     by_id = {line["EventId"]: line for line in map(json.loads, lines)}
-    accepted = store.get(ACCEPTED)
+    accepted = store.log.get(ACCEPTED)
     assert accepted.reward is not None
     assert by_id[ACCEPTED]["_label_cost"] == pytest.approx(-accepted.reward, abs=1e-6)
     assert by_id[NEVER_SHOWN]["_skipLearn"] is True

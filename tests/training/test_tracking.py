@@ -278,7 +278,7 @@ def test_the_learner_adopts_a_champion_trained_on_its_own_database(
     assert learner.active
     assert learner.champion_version == champion.version
     assert service.serving.policy.model_id_ == champion.policy.model_id_
-    checkpoint = store.latest_checkpoint()
+    checkpoint = store.models.latest_checkpoint()
     assert checkpoint is not None
     assert checkpoint.last_seq == champion.last_seq
     assert service.serving.checkpoint_id == checkpoint.id
@@ -289,7 +289,7 @@ def test_the_learner_adopts_a_champion_trained_on_its_own_database(
     serving, cursor = service.serving.policy, learner.cursor
     assert learner.poll_champion(force=True) is False
     assert service.serving.policy is serving
-    latest = store.latest_checkpoint()
+    latest = store.models.latest_checkpoint()
     assert latest is not None
     assert latest.id == checkpoint.id
     assert learner.cursor == cursor
@@ -327,7 +327,7 @@ def test_fresh_database_never_inherits_another_databases_cursor(
 ) -> None:
     store, url = empty_store
     write_synthetic_log(store, config, decisions=40, seed=3, prefix="fresh")
-    joined = store.counts()["joined"]
+    joined = store.log.counts()["joined"]
     champion = shared_tracking.champion(config)
     assert champion is not None
     assert champion.database_id == synthetic_store.database_id != store.database_id
@@ -343,7 +343,7 @@ def test_fresh_database_never_inherits_another_databases_cursor(
     assert learner.cursor == 40
     assert service.serving.policy.model_id_ != champion.policy.model_id_
     assert service.serving.policy.n_learned_ == joined
-    assert store.latest_checkpoint() is None  # no checkpoint carries the foreign cursor
+    assert store.models.latest_checkpoint() is None  # no checkpoint carries the foreign cursor
     assert again is False
     refusals = [r for r in records if r.getMessage() == "refused champion"]
     assert len(refusals) == 1  # one clear line, once per champion version
@@ -368,7 +368,7 @@ def test_a_champion_that_records_no_database_is_refused(
         learner.tick()
 
     assert learner.cursor == 0
-    assert store.latest_checkpoint() is None
+    assert store.models.latest_checkpoint() is None
     (refusal,) = [r for r in records if r.getMessage() == "refused champion"]
     assert "records no database" in refusal.__dict__["fields"]["reason"]
 
@@ -414,7 +414,7 @@ def test_after_adopting_the_learner_learns_what_came_after_the_champions_data(
     assert learner.cursor == summary.last_seq
     assert service.serving.policy.model_id_ == champion.policy.model_id_
     assert service.serving.policy.n_learned_ == champion.policy.n_learned_ + len(after)
-    adopted = store.latest_checkpoint()
+    adopted = store.models.latest_checkpoint()
     assert adopted is not None
     assert adopted.last_seq == champion.last_seq
 

@@ -756,9 +756,8 @@ def learner_kills(backend: Backend, size: Size, config: TactfulConfig) -> Scenar
     try:
         say(f"    populating {size.learn_decisions} decisions in-process")
         expected = populate(store, config, size.learn_decisions)
-        end_seq = store.log.finished(0, limit=10 * size.learn_decisions, settle=_no_settle())[
-            -1
-        ].seq
+        closed = store.log.finished(0, limit=10 * size.learn_decisions, settle=_no_settle())
+        end_seq = closed[-1].seq
         target = server(
             backend,
             "learner",

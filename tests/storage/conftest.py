@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bandit import RewardMapping, TactfulConfig
+from bandit import Decider, RewardMapping, TactfulConfig
 from bandit.storage import SqlStore
+from tests.storage.journeys import Clock, uniform_decider
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -49,3 +50,15 @@ def store_factory(store_url: str) -> Iterator[StoreFactory]:
 def store(store_factory: StoreFactory, config: TactfulConfig) -> SqlStore:
     """The store with the example deployment's reward mapping."""
     return store_factory(config.reward)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The server clock, at ``NOW`` until a test moves it."""
+    return Clock()
+
+
+@pytest.fixture
+def decider(config: TactfulConfig, store: SqlStore, clock: Clock) -> Decider:
+    """The real decider over the store and the test's clock, choosing uniformly."""
+    return uniform_decider(config, store, clock)

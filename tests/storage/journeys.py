@@ -21,6 +21,12 @@ from tests.builders import NOW, completed_upload
 USER = "user-key-1"
 SESSION = "s1"
 STORAGE = "storage_200"
+#: The example deployment's reward window, and times just inside and after it.
+WINDOW = timedelta(seconds=600)
+MINUTE = timedelta(minutes=1)
+AFTER_WINDOW = WINDOW + MINUTE
+#: Decision ids of no-offer decisions (see :func:`decide_nothing`).
+NOTHING, NOTHING_2 = "nothing-1", "nothing-2"
 
 
 @dataclass
@@ -44,6 +50,10 @@ def offer_ids(prefix: str, count: int) -> list[str]:
     candidates = (f"{prefix}-{n}" for n in range(10_000))
     found = [c for c in candidates if sample(halves, c) == 1]
     return found[:count]
+
+
+#: Decision ids that draw the offer (see :func:`decide_offer`).
+OFFER, OFFER_2 = offer_ids("offer", 2)
 
 
 def uniform_decider(config: TactfulConfig, store: SqlStore, clock: Clock) -> Decider:

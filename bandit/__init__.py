@@ -10,7 +10,7 @@ from bandit.config import (
     parse_config,
 )
 from bandit.decider import Decider
-from bandit.decision import Decision, Explanation
+from bandit.decision import Decision, Explanation, Removal, RemovalCode
 from bandit.epsilon_greedy import EpsilonGreedy
 from bandit.errors import (
     ConfigError,
@@ -35,7 +35,7 @@ from bandit.respect import (
     RespectStore,
 )
 from bandit.reward import EventKind, reward_of
-from bandit.rules import Eligibility, Removal, RemovalCode, Situation, eligibility
+from bandit.rules import Eligibility, Situation, eligibility
 from bandit.uniform import Uniform
 from bandit.vw import VWPolicy
 

@@ -1,14 +1,18 @@
-"""A decision, as it is returned, logged and later learned from."""
+"""A decision, as it is returned, logged and later learned from, with the removals behind it.
+
+The removal types live here, not with the rules that make them: a decision carries its
+removals, and the rules (which read the respect state) build on decisions, not the reverse.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from bandit.catalog import NO_OFFER
-from bandit.rules import Removal, RemovalCode
 from features import Features
 
 
@@ -18,6 +22,47 @@ def new_decision_id() -> str:
     ``os.urandom`` is what ``secrets.token_hex`` calls, without its two wrappers.
     """
     return os.urandom(16).hex()
+
+
+class RemovalCode(StrEnum):
+    """Why an offer was not eligible, as a stable machine-readable code."""
+
+    OPTED_OUT = "opted_out"
+    NOT_RENDERABLE = "not_renderable"
+    WRONG_PLACEMENT = "wrong_placement"
+    ALREADY_OWNED = "already_owned"
+    ALREADY_ACCEPTED = "already_accepted"
+    RETIRED = "retired"
+    OFFER_COOLDOWN = "offer_cooldown"
+    GLOBAL_COOLDOWN = "global_cooldown"
+    SESSION_CAP = "session_cap"
+    REPEAT_IN_SESSION = "repeat_in_session"
+    DAILY_CAP = "daily_cap"
+    WEEKLY_CAP = "weekly_cap"
+    INTERRUPTS_FOCUS = "interrupts_focus"
+    BIG_ASK_NOT_AT_COMPLETION = "big_ask_not_at_completion"
+    BELOW_RELEVANCE_BAR = "below_relevance_bar"
+
+    @classmethod
+    def _missing_(cls, value: object) -> RemovalCode | None:
+        """Read codes stored under an earlier name as the code that checks the same thing.
+
+        ``big_ask_mid_task`` was given at every moment but a completion, idle included;
+        decisions logged with it still load.
+        """
+        return _RENAMED.get(str(value))
+
+
+#: Earlier names of codes, by the code now given for the same check.
+_RENAMED = {"big_ask_mid_task": RemovalCode.BIG_ASK_NOT_AT_COMPLETION}
+
+
+class Removal(NamedTuple):
+    """An offer the rules removed, with a code for machines and a reason for people."""
+
+    offer_id: str
+    code: RemovalCode
+    reason: str
 
 
 class Explanation(NamedTuple):

@@ -40,7 +40,8 @@ from bandit import (
     eligibility,
     load_config,
 )
-from bandit.rules import RULES, Removal
+from bandit.decision import Removal
+from bandit.rules import RULES
 from features import (
     Account,
     Activity,

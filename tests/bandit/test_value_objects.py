@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from bandit import Decider, InMemoryRespectStore, TactfulConfig, make_policy
-from bandit.decision import Decision
+from bandit.decision import Decision, Removal, RemovalCode
 from bandit.respect import Exposure, RespectState
-from bandit.rules import Eligibility, Removal, RemovalCode, Situation
+from bandit.rules import Eligibility, Situation
 from features import Features, extract
 from tests.builders import NOW, completed_upload
 

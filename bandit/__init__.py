@@ -37,7 +37,7 @@ from bandit.respect import (
 from bandit.reward import EventKind, reward_of
 from bandit.rules import Eligibility, Situation, eligibility
 from bandit.uniform import Uniform
-from bandit.vw import VWPolicy
+from bandit.vw.policy import VWPolicy
 
 __all__ = [
     "NO_OFFER",

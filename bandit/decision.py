@@ -95,6 +95,12 @@ class Decision:
     policy_version: str
     features: Features = field(repr=False)
     explanation: Explanation = field(repr=False)
+    #: The text the policy read the features as, by format and its version (a VW policy's
+    #: shared line, under ``vw-shared/1``); empty for policies that read the features
+    #: directly. Logged with the decision, so that the online learner, offline training and
+    #: exports reuse the very text the policy scored. A rendering of ``features``, which
+    #: already take part in equality: this does not.
+    renderings: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def offer_id(self) -> str | None:
@@ -121,7 +127,7 @@ def decision_to_record(decision: Decision) -> dict[str, Any]:
         "pmf": dict(decision.pmf),
         "explored": decision.explored,
         "policy_version": decision.policy_version,
-        "features": decision.features.to_dict(),
+        "features": _features_record(decision),
         "explanation": {
             "eligible": list(decision.explanation.eligible),
             "removed": [
@@ -133,6 +139,28 @@ def decision_to_record(decision: Decision) -> dict[str, Any]:
             "intents": dict(decision.explanation.intents),
         },
     }
+
+
+def _features_record(decision: Decision) -> dict[str, object]:
+    """The features' record, with the decision's renderings under ``"renderings"``.
+
+    The renderings are logged inside the features' record, after the features' own keys:
+    where logs and stores have always kept them, so records read and write as they did.
+    """
+    data = decision.features.to_dict()
+    if decision.renderings:
+        data["renderings"] = dict(decision.renderings)
+    return data
+
+
+def _renderings(features: Mapping[str, Any]) -> dict[str, str]:
+    """The renderings logged in a features' record (see :func:`_features_record`)."""
+    renderings = features.get("renderings", {})
+    if not isinstance(renderings, Mapping) or not all(
+        isinstance(v, str) for v in renderings.values()
+    ):
+        raise TypeError("feature 'renderings' must map encoder names to text")
+    return {str(k): v for k, v in renderings.items()}
 
 
 def decision_from_record(record: Mapping[str, Any]) -> Decision:
@@ -156,4 +184,5 @@ def decision_from_record(record: Mapping[str, Any]) -> Decision:
             moment=str(explanation["moment"]),
             intents={str(k): float(v) for k, v in explanation["intents"].items()},
         ),
+        renderings=_renderings(record["features"]),
     )

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from bandit import NO_OFFER, Decision, EventKind, Explanation
 from bandit.storage import DecisionRecord, SqlStore
-from bandit.vw import ParsedDsjson, parse_dsjson_line
+from bandit.vw.dsjson_reader import ParsedDsjson, parse_dsjson_line
 from training.export import closed_records
 
 

@@ -26,7 +26,7 @@ from bandit import (
 from bandit.respect import Shown
 from bandit.storage import SqlStore, Status, checksum
 from bandit.storage.tables import events
-from bandit.vw import SHARED_LINE_FORMAT, shared_line
+from bandit.vw.text import SHARED_LINE_FORMAT, shared_line
 from tests.builders import NOW, completed_upload
 from tests.storage.conftest import StoreFactory
 from tests.storage.journeys import (
@@ -101,7 +101,7 @@ def test_stored_vw_decision_keeps_the_text_the_policy_scored(
     decider = Decider(config, make_policy(config), store, clock=clock)
     decision = decider.decide(USER, "session", completed_upload(), decision_id=OFFER)
 
-    stored = store.get(OFFER).decision.features
+    stored = store.get(OFFER).decision
 
     assert stored.renderings == {SHARED_LINE_FORMAT: shared_line(decision.features)}
 

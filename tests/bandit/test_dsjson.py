@@ -17,16 +17,9 @@ import numpy as np
 import pytest
 import vowpalwabbit
 
-from bandit import (
-    NO_OFFER,
-    Catalog,
-    Decision,
-    Eligibility,
-    Explanation,
-    PolicySettings,
-    Uniform,
-    VWPolicy,
-)
+from bandit import NO_OFFER, Catalog, Decision, PolicySettings, Uniform, VWPolicy
+from bandit.decision import Explanation
+from bandit.rules import Eligibility
 from bandit.vw.dsjson_reader import parse_dsjson_line
 from bandit.vw.dsjson_writer import dsjson_line, dsjson_ranking, text_namespaces
 from bandit.vw.policy import MODEL_FILE

@@ -15,7 +15,6 @@ import bandit.vw.text
 from bandit import (
     NO_OFFER,
     Catalog,
-    Eligibility,
     PolicySettings,
     RewardMapping,
     TactfulConfig,
@@ -23,6 +22,7 @@ from bandit import (
     make_policy,
 )
 from bandit.decision import decision_from_record, decision_to_record
+from bandit.rules import Eligibility
 from bandit.vw.policy import vw_arguments
 from bandit.vw.text import SHARED_LINE_FORMAT, logged_shared_line, offer_line, shared_line
 from features import Features, History, Moment, OfferHistory, SessionContext, extract

@@ -19,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bandit.vw.workspace
-from bandit import NO_OFFER, Catalog, Eligibility, Policy, VWPolicy
+from bandit import NO_OFFER, Catalog, Policy, VWPolicy
+from bandit.rules import Eligibility
 from features import Features, extract
 from tests.builders import context
 

@@ -12,18 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bandit import (
-    Acceptance,
     ContradictoryEvent,
     Decider,
-    Dismissal,
     EventKind,
-    Exposure,
-    RemovalCode,
     TactfulConfig,
     UnknownDecision,
     make_policy,
 )
-from bandit.respect import Shown
+from bandit.decision import RemovalCode
+from bandit.respect import Acceptance, Dismissal, Exposure, Shown
 from bandit.storage import SqlStore, Status, checksum
 from bandit.storage.tables import events
 from bandit.vw.text import SHARED_LINE_FORMAT, shared_line

@@ -149,12 +149,23 @@ class VWPolicy(Policy):
         logged with a decision, rendered from ``features`` when not given.
         """
         self._fresh()
+        return self._example(features, actions, label, shared)
+
+    def _example(
+        self,
+        features: Features,
+        actions: tuple[str, ...],
+        label: Label | None,
+        shared: str | None,
+    ) -> list[str]:
+        """:meth:`examples` for a caller that has checked the catalog (:meth:`_fresh`)."""
         if shared is None:
             shared = shared_line(features)
+        line = self._action_line
         if _experienced(features, actions):
-            lines = [self._action_line(a) + experience_segment(features, a) for a in actions]
+            lines = [line(action) + experience_segment(features, action) for action in actions]
         else:
-            lines = [self._action_line(a) for a in actions]
+            lines = [line(action) for action in actions]
         return example_lines(shared, lines, label)
 
     def example_text(
@@ -169,11 +180,17 @@ class VWPolicy(Policy):
         return "\n".join(self.examples(features, actions, label, shared=shared))
 
     def labelled_texts(self, examples: Iterable[tuple[Decision, Label]]) -> Iterator[str]:
-        """The labelled example of each logged decision, from the shared line it logged."""
+        """The labelled example of each logged decision, from the shared line it logged.
+
+        :meth:`example_text` of each, with the catalog checked once: a training file's loop.
+        """
+        self._fresh()
+        example = self._example
         for decision, label in examples:
-            yield self.example_text(
-                decision.features, decision.actions, label, shared=logged_shared_line(decision)
+            lines = example(
+                decision.features, decision.actions, label, logged_shared_line(decision)
             )
+            yield "\n".join(lines)
 
     # --- deciding and learning --------------------------------------------------------------
 

@@ -1,6 +1,12 @@
-"""Respect rules and policies: which offer, if any, may and should be shown."""
+"""Respect rules and policies: which offer, if any, may and should be shown.
 
-from bandit.catalog import NO_OFFER, Ambition, Catalog, FollowUp, Offer, Price
+What a user of the library needs: the config and its catalog, the ``Decider`` and the
+``Decision`` it returns, the policies, the errors, the respect store interface with its
+in-memory store, and the reward mapping. Everything else is imported from its own module
+(the rules from ``bandit.rules``, the respect history from ``bandit.respect``, ...).
+"""
+
+from bandit.catalog import NO_OFFER, Catalog, Offer
 from bandit.config import (
     PolicySettings,
     RespectRules,
@@ -10,14 +16,13 @@ from bandit.config import (
     parse_config,
 )
 from bandit.decider import Decider
-from bandit.decision import Decision, Explanation
+from bandit.decision import Decision
 from bandit.epsilon_greedy import EpsilonGreedy
 from bandit.errors import (
     ConfigError,
     ContradictoryEvent,
     IncompatibleModel,
     InvalidPolicyOutput,
-    Problem,
     TactfulError,
     UnknownDecision,
     UnknownOffer,
@@ -26,35 +31,20 @@ from bandit.factory import make_policy
 from bandit.linucb import LinUCB
 from bandit.never import NeverOffer
 from bandit.policy import Policy
-from bandit.respect import (
-    Acceptance,
-    Dismissal,
-    Exposure,
-    InMemoryRespectStore,
-    RespectState,
-    RespectStore,
-)
+from bandit.respect import InMemoryRespectStore, RespectStore
 from bandit.reward import EventKind, reward_of
-from bandit.rules import Eligibility, Removal, RemovalCode, Situation, eligibility
 from bandit.uniform import Uniform
-from bandit.vw import VWPolicy
+from bandit.vw.policy import VWPolicy
 
 __all__ = [
     "NO_OFFER",
-    "Acceptance",
-    "Ambition",
     "Catalog",
     "ConfigError",
     "ContradictoryEvent",
     "Decider",
     "Decision",
-    "Dismissal",
-    "Eligibility",
     "EpsilonGreedy",
     "EventKind",
-    "Explanation",
-    "Exposure",
-    "FollowUp",
     "InMemoryRespectStore",
     "IncompatibleModel",
     "InvalidPolicyOutput",
@@ -63,22 +53,15 @@ __all__ = [
     "Offer",
     "Policy",
     "PolicySettings",
-    "Price",
-    "Problem",
-    "Removal",
-    "RemovalCode",
     "RespectRules",
-    "RespectState",
     "RespectStore",
     "RewardMapping",
-    "Situation",
     "TactfulConfig",
     "TactfulError",
     "Uniform",
     "UnknownDecision",
     "UnknownOffer",
     "VWPolicy",
-    "eligibility",
     "load_config",
     "make_policy",
     "parse_config",

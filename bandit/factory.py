@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bandit.config import TactfulConfig
-from bandit.vw import VWPolicy
+from bandit.vw.policy import VWPolicy
 
 
 def make_policy(config: TactfulConfig) -> VWPolicy:

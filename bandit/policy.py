@@ -3,7 +3,9 @@
 ``Policy.decide`` is written once. A subclass only says how likely each eligible
 action should be (``_pmf``) and how to update from one logged outcome
 (``_learn``); it never samples. Sampling uses an RNG seeded from the decision id,
-so any logged decision can be replayed exactly from its pmf.
+so any logged decision can be replayed exactly from its pmf. A policy that reads the
+features as text also overrides ``_score`` and ``_learn_decision``, to log that text
+with the decision and learn from it again (see ``Decision.renderings``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import json
 import math
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +34,15 @@ Weights = Sequence[float] | FloatArray
 METADATA = "policy.json"
 #: Tolerance on the sum of a policy's pmf before it is renormalised.
 PMF_TOLERANCE = 1e-4
+
+
+class Scored(NamedTuple):
+    """What a policy makes of one decision point: the pmf, the scores behind it, and any text
+    it rendered the features into, by format (logged as :attr:`Decision.renderings`)."""
+
+    pmf: Weights
+    scores: Weights
+    renderings: Mapping[str, str]
 
 
 def uniform_for(decision_id: str) -> float:
@@ -141,6 +152,28 @@ class Policy(ABC):
     ) -> None:
         """Update from one logged outcome (a higher reward is better)."""
 
+    def _score(self, features: Features, actions: tuple[str, ...]) -> Scored:
+        """:meth:`_pmf`, with the renderings to log with the decision (none, here).
+
+        A policy that reads the features as text (VW) overrides this: the text is rendered
+        once, scored, and logged, so that learning from the decision reads it back.
+        """
+        pmf, scores = self._pmf(features, actions)
+        return Scored(pmf, scores, {})
+
+    def _learn_decision(self, decision: Decision, reward: float) -> None:
+        """:meth:`_learn` from a logged decision's parts.
+
+        A policy that logs renderings with its decisions overrides this to learn from them.
+        """
+        self._learn(
+            decision.features,
+            decision.actions,
+            decision.chosen_index,
+            decision.probability,
+            reward,
+        )
+
     def probabilities(self, features: Features, actions: tuple[str, ...]) -> FloatArray:
         """The validated pmf over ``actions`` without sampling (for off-policy evaluation)."""
         raw, _scores = self._pmf(features, actions)
@@ -152,7 +185,7 @@ class Policy(ABC):
         """Choose among the eligible actions, sampling once from the policy's pmf."""
         decision_id = decision_id or new_decision_id()
         actions = eligibility.eligible
-        raw, scores = self._pmf(features, actions)
+        raw, scores, renderings = self._score(features, actions)
         pmf = _checked(raw, len(actions))
         index = sample(pmf, decision_id)
         top = max(pmf)
@@ -175,6 +208,7 @@ class Policy(ABC):
                 moment=features.moment,  # a StrEnum is its value; `.value` costs a call
                 intents=features.intents,  # read-only already: shared, not copied
             ),
+            renderings=renderings,
         )
 
     def learn(self, decision: Decision, reward: float) -> Self:
@@ -183,13 +217,7 @@ class Policy(ABC):
             raise ValueError(f"reward must be finite, got {reward}")
         if not 0.0 < decision.probability <= 1.0:
             raise ValueError(f"logged probability must be in (0, 1], got {decision.probability}")
-        self._learn(
-            decision.features,
-            decision.actions,
-            decision.chosen_index,
-            decision.probability,
-            float(reward),
-        )
+        self._learn_decision(decision, float(reward))
         self.n_learned_ += 1
         return self
 

@@ -11,55 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cached_property
-from typing import NamedTuple
 
 from bandit.catalog import NO_OFFER, Ambition, Catalog, Offer
 from bandit.config import RespectRules, relevance_bar
+from bandit.decision import Removal, RemovalCode
 from bandit.respect import RespectState
 from features import Features, SessionContext, adjacency, is_completion
-
-
-class RemovalCode(StrEnum):
-    """Why an offer was not eligible, as a stable machine-readable code."""
-
-    OPTED_OUT = "opted_out"
-    NOT_RENDERABLE = "not_renderable"
-    WRONG_PLACEMENT = "wrong_placement"
-    ALREADY_OWNED = "already_owned"
-    ALREADY_ACCEPTED = "already_accepted"
-    RETIRED = "retired"
-    OFFER_COOLDOWN = "offer_cooldown"
-    GLOBAL_COOLDOWN = "global_cooldown"
-    SESSION_CAP = "session_cap"
-    REPEAT_IN_SESSION = "repeat_in_session"
-    DAILY_CAP = "daily_cap"
-    WEEKLY_CAP = "weekly_cap"
-    INTERRUPTS_FOCUS = "interrupts_focus"
-    BIG_ASK_NOT_AT_COMPLETION = "big_ask_not_at_completion"
-    BELOW_RELEVANCE_BAR = "below_relevance_bar"
-
-    @classmethod
-    def _missing_(cls, value: object) -> RemovalCode | None:
-        """Read codes stored under an earlier name as the code that checks the same thing.
-
-        ``big_ask_mid_task`` was given at every moment but a completion, idle included;
-        decisions logged with it still load.
-        """
-        return _RENAMED.get(str(value))
-
-
-#: Earlier names of codes, by the code now given for the same check.
-_RENAMED = {"big_ask_mid_task": RemovalCode.BIG_ASK_NOT_AT_COMPLETION}
-
-
-class Removal(NamedTuple):
-    """An offer the rules removed, with a code for machines and a reason for people."""
-
-    offer_id: str
-    code: RemovalCode
-    reason: str
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from bandit import (
 )
 from bandit.respect import RespectStore
 from bandit.storage import SqlStore
-from bandit.vw import shared_line
+from bandit.vw.text import shared_line
 from bench.common import (
     CONFIG,
     RESULTS,

@@ -166,16 +166,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             policy = train_candidate(rows, config.policy, config.reward, catalog)
             seconds["tactful"].append(time.perf_counter() - tick)
             # Read the loss from the workspace VW's driver loop trained (tactful keeps it private).
-            workspace = policy._workspace
+            workspace = policy._vw.workspace
             losses["tactful"] = workspace.get_sum_loss() / workspace.get_weighted_examples()
             workspace.finish()
 
         def run_unrendered() -> None:
-            bare = unrendered(rows)  # afresh each round: rendering keeps the text on the rows
+            bare = unrendered(rows)
             tick = time.perf_counter()
             policy = train_candidate(bare, config.policy, config.reward, catalog)
             seconds["tactful_unrendered"].append(time.perf_counter() - tick)
-            workspace = policy._workspace
+            workspace = policy._vw.workspace
             losses["tactful_unrendered"] = (
                 workspace.get_sum_loss() / workspace.get_weighted_examples()
             )
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             tick = time.perf_counter()
             policy.fit_file(data)
             seconds["fit_file_only"].append(time.perf_counter() - tick)
-            workspace = policy._workspace
+            workspace = policy._vw.workspace
             losses["fit_file_only"] = workspace.get_sum_loss() / workspace.get_weighted_examples()
             workspace.finish()
 

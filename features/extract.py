@@ -49,15 +49,13 @@ class Features:
     #: features of an action, not of the context. Offers the user has no history with
     #: are left out.
     offers: Mapping[str, Namespace] = field(default_factory=dict, repr=False)
-    #: Encodings of these features made by a policy (VW's text line, say), keyed by the
-    #: encoder and its format version. A policy fills it the first time it encodes the
-    #: features; it is stored with the logged decision, so the online learner and offline
-    #: training reuse the exact text the policy read instead of encoding every row again.
-    #: A cache of what ``namespaces`` already says: not part of equality.
-    renderings: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready form, stored with each logged decision for replay and training."""
+        """A JSON-ready form, stored with each logged decision for replay and training.
+
+        A logged decision adds the text its policy read these features as (its
+        ``renderings``) after these keys; :meth:`from_dict` leaves that to the decision.
+        """
         data: dict[str, object] = {
             "moment": self.moment.value,
             "intents": dict(self.intents),
@@ -65,8 +63,6 @@ class Features:
         }
         if self.offers:
             data["offers"] = {offer: dict(values) for offer, values in self.offers.items()}
-        if self.renderings:
-            data["renderings"] = dict(self.renderings)
         return data
 
     @classmethod
@@ -74,16 +70,11 @@ class Features:
         """Rebuild features from :meth:`to_dict` output (e.g. read back from the log)."""
         intents = data["intents"]
         namespaces = data["namespaces"]
-        renderings = data.get("renderings", {})
         offers = data.get("offers", {})
         if not isinstance(intents, Mapping) or not isinstance(namespaces, Mapping):
             raise TypeError("features need 'intents' and 'namespaces' mappings")
         if not isinstance(offers, Mapping):
             raise TypeError("feature 'offers' must map offer ids to features")
-        if not isinstance(renderings, Mapping) or not all(
-            isinstance(v, str) for v in renderings.values()
-        ):
-            raise TypeError("feature 'renderings' must map encoder names to text")
         return cls(
             moment=Moment(str(data["moment"])),
             intents=Namespace({str(k): float(v) for k, v in intents.items()}),
@@ -97,7 +88,6 @@ class Features:
                 str(offer): Namespace({str(k): float(v) for k, v in vals.items()})
                 for offer, vals in offers.items()
             },
-            renderings={str(k): v for k, v in renderings.items()},
         )
 
 
@@ -233,7 +223,7 @@ class ContextNamespaces(Mapping[str, Namespace]):
 
     A decision rarely needs them as a mapping: the respect rules read the moment and the
     intents, and a policy's encoder may render its text straight from the context with
-    the builders above (``bandit.vw`` does). The mapping is built once, when something
+    the builders above (``bandit.vw.text`` does). The mapping is built once, when something
     reads it: the decision's log record, a linear policy, an equality check.
     """
 

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bandit import EventKind, Explanation, FollowUp, Offer
+from bandit import EventKind, Offer
+from bandit.catalog import FollowUp
+from bandit.decision import Explanation
 from bandit.storage import DecisionRecord
 from features import SessionContext
 

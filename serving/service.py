@@ -15,16 +15,16 @@ from bandit import (
     NO_OFFER,
     Decider,
     Decision,
-    Eligibility,
     EventKind,
-    FollowUp,
     IncompatibleModel,
     Policy,
     TactfulConfig,
     make_policy,
 )
 from bandit.artifact import load_policy
+from bandit.catalog import FollowUp
 from bandit.clock import utcnow
+from bandit.rules import Eligibility
 from bandit.storage import Checkpoint, DecisionRecord, EventOutcome, SqlStore, checksum
 from features import SessionContext, extract
 from serving.auth import InvalidRewardToken, reward_token, reward_token_key, valid_reward_token

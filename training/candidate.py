@@ -11,8 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bandit import Catalog, PolicySettings, RewardMapping, VWPolicy
+from bandit.decision import Decision
 from bandit.policy import Policy
-from features import Features
 from training.logs import Logged
 
 Progress = Callable[[int, int], None]
@@ -28,26 +28,18 @@ def write_examples(
     trained so starts out doing what the product's rules did, then learns from rewards.
     """
 
-    def labelled() -> Iterator[tuple[Features, tuple[str, ...], tuple[int, float, float]]]:
+    def labelled() -> Iterator[tuple[Decision, tuple[int, float, float]]]:
         if apprentice:
             for row in imitation_rows(rows):
                 actions = row.decision.actions
-                yield (
-                    row.decision.features,
-                    actions,
-                    (actions.index(str(row.rule_choice)), -1.0, 1.0),
-                )
+                yield row.decision, (actions.index(str(row.rule_choice)), -1.0, 1.0)
         lone = policy.settings.learn_lone_decisions
         for row in rows:
             decision = row.decision
             actions = decision.actions
             if len(actions) == 1 and not lone:
                 continue  # as online: see PolicySettings.learn_lone_decisions
-            yield (
-                decision.features,
-                actions,
-                (actions.index(decision.chosen), -row.reward, decision.probability),
-            )
+            yield decision, (actions.index(decision.chosen), -row.reward, decision.probability)
 
     written = 0
     with path.open("w", encoding="utf-8") as out:

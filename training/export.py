@@ -13,7 +13,7 @@ from typing import TextIO
 
 from bandit.catalog import Catalog
 from bandit.storage import DecisionRecord, SqlStore
-from bandit.vw import dsjson_line
+from bandit.vw.dsjson_writer import dsjson_line
 
 #: Decisions read from the store per query: bounded memory however long the log is.
 PAGE_SIZE = 1000
@@ -45,7 +45,7 @@ def export_dsjson(
     ``catalog`` describes the offers as the learner does (the deployment's current
     catalog), so a model trained from the export sees the learner's features.
     Decisions closed without a reward are written with ``"_skipLearn": true``
-    (see :func:`bandit.vw.dsjson_line`). ``after_seq`` resumes an earlier export, but
+    (see :func:`bandit.vw.dsjson_writer.dsjson_line`). ``after_seq`` resumes an earlier export, but
     a decision still open then that closes later lies behind that cursor and is
     missed: export from 0 for a complete log.
     """

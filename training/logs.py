@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bandit import NO_OFFER, Decision, EventKind, Explanation
+from bandit import NO_OFFER, Decision, EventKind
+from bandit.decision import Explanation
 from bandit.storage import DecisionRecord, SqlStore
-from bandit.vw import ParsedDsjson, parse_dsjson_line
+from bandit.vw.dsjson_reader import ParsedDsjson, parse_dsjson_line
 from training.export import closed_records
 
 

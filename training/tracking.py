@@ -30,9 +30,10 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc.model import PythonModel
 from mlflow.types.schema import Array, ColSpec, Schema
 
-from bandit import NO_OFFER, Eligibility, TactfulConfig, parse_config
+from bandit import NO_OFFER, TactfulConfig, parse_config
 from bandit.artifact import dump_policy, load_policy
 from bandit.policy import Policy
+from bandit.rules import Eligibility
 from features import SessionContext, extract
 
 log = logging.getLogger("tactful.tracking")

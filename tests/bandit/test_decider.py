@@ -14,13 +14,13 @@ from bandit import (
     NO_OFFER,
     Decider,
     Decision,
-    Exposure,
     InMemoryRespectStore,
     Policy,
-    RemovalCode,
     TactfulConfig,
     UnknownOffer,
 )
+from bandit.decision import RemovalCode
+from bandit.respect import Exposure, RespectState
 from tests.builders import NOW, completed_upload
 
 USER = "user-key-1"
@@ -146,7 +146,7 @@ def test_unknown_offer_in_renderable_is_refused(config: TactfulConfig, policy: P
 
     with pytest.raises(UnknownOffer, match="no_such_offer"):
         decider.decide(USER, "s1", completed_upload(), renderable=["storage_200", "no_such_offer"])
-    assert store.state(USER) == bandit.RespectState()
+    assert store.state(USER) == RespectState()
 
 
 def test_dismissing_an_unknown_offer_is_refused(config: TactfulConfig, policy: Policy) -> None:

@@ -1,7 +1,7 @@
 """The DSJSON export format: pinned as a golden line, and read by VW itself.
 
 The interoperability tests import ``vowpalwabbit`` directly (only the source
-packages are limited to ``bandit.vw``): VW parsing every line, and a model trained
+packages are limited to ``bandit.vw.workspace``): VW parsing every line, and a model trained
 from the export predicting exactly as one trained through ``VWPolicy.learn``.
 """
 
@@ -17,24 +17,13 @@ import numpy as np
 import pytest
 import vowpalwabbit
 
-from bandit import (
-    NO_OFFER,
-    Catalog,
-    Decision,
-    Eligibility,
-    Explanation,
-    PolicySettings,
-    Uniform,
-    VWPolicy,
-)
-from bandit.vw import (
-    MODEL_FILE,
-    dsjson_line,
-    dsjson_ranking,
-    parse_dsjson_line,
-    shared_line,
-    text_namespaces,
-)
+from bandit import NO_OFFER, Catalog, Decision, PolicySettings, Uniform, VWPolicy
+from bandit.decision import Explanation
+from bandit.rules import Eligibility
+from bandit.vw.dsjson_reader import parse_dsjson_line
+from bandit.vw.dsjson_writer import dsjson_line, dsjson_ranking, text_namespaces
+from bandit.vw.policy import MODEL_FILE
+from bandit.vw.text import shared_line
 from features import Features, History, Moment, OfferHistory, SessionContext, extract
 from tests.builders import NOW, context
 

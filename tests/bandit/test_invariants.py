@@ -17,30 +17,24 @@ from hypothesis import strategies as st
 
 from bandit import (
     NO_OFFER,
-    Acceptance,
-    Ambition,
     Catalog,
     Decider,
     Decision,
-    Dismissal,
-    Eligibility,
     EpsilonGreedy,
-    Exposure,
     InMemoryRespectStore,
     LinUCB,
     Offer,
     Policy,
     PolicySettings,
-    RemovalCode,
     RespectRules,
-    RespectState,
-    Situation,
     Uniform,
     VWPolicy,
-    eligibility,
     load_config,
 )
-from bandit.rules import RULES, Removal
+from bandit.catalog import Ambition
+from bandit.decision import Removal, RemovalCode
+from bandit.respect import Acceptance, Dismissal, Exposure, RespectState
+from bandit.rules import RULES, Eligibility, Situation, eligibility
 from features import (
     Account,
     Activity,

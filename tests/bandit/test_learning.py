@@ -15,19 +15,17 @@ import pytest
 
 from bandit import (
     NO_OFFER,
-    Eligibility,
     EpsilonGreedy,
     EventKind,
     LinUCB,
     Policy,
-    RespectState,
-    Situation,
     TactfulConfig,
     VWPolicy,
-    eligibility,
     make_policy,
     reward_of,
 )
+from bandit.respect import RespectState
+from bandit.rules import Eligibility, Situation, eligibility
 from features import Features, SessionContext, extract
 from tests.builders import NOW, context
 

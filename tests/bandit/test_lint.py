@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bandit import ConfigError, Offer, Price, TactfulConfig, parse_config
-from bandit.catalog import DEFAULT_ACKNOWLEDGEMENT
+from bandit import ConfigError, Offer, TactfulConfig, parse_config
+from bandit.catalog import DEFAULT_ACKNOWLEDGEMENT, Price
 from bandit.lint import lint_offer
 from tests.builders import OFFER_ID, offer_data
 

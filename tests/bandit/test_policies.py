@@ -15,7 +15,6 @@ import pytest
 from bandit import (
     NO_OFFER,
     Catalog,
-    Eligibility,
     EpsilonGreedy,
     IncompatibleModel,
     InvalidPolicyOutput,
@@ -25,6 +24,7 @@ from bandit import (
     VWPolicy,
 )
 from bandit.policy import METADATA, FloatArray, StatelessPolicy, sample, validated
+from bandit.rules import Eligibility
 from features import Features, extract
 from tests.builders import completed_upload, mid_task_focus
 

@@ -6,7 +6,8 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
-from bandit import Dismissal, Exposure, InMemoryRespectStore, RespectState
+from bandit import InMemoryRespectStore
+from bandit.respect import Dismissal, Exposure, RespectState
 from features import History
 from tests.builders import NOW
 

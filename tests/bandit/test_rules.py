@@ -8,21 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from bandit import (
-    NO_OFFER,
-    Acceptance,
-    Catalog,
-    Dismissal,
-    Eligibility,
-    Exposure,
-    Removal,
-    RemovalCode,
-    RespectRules,
-    RespectState,
-    Situation,
-    TactfulConfig,
-    eligibility,
-)
+from bandit import NO_OFFER, Catalog, RespectRules, TactfulConfig
+from bandit.decision import Removal, RemovalCode
+from bandit.respect import Acceptance, Dismissal, Exposure, RespectState
+from bandit.rules import Eligibility, Situation, eligibility
 from features import SessionContext, extract
 from tests.builders import NOW, completed_upload, context
 

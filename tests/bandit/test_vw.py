@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from types import MappingProxyType
@@ -10,11 +11,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import bandit.vw
+import bandit.vw.text
 from bandit import (
     NO_OFFER,
     Catalog,
-    Eligibility,
     PolicySettings,
     RewardMapping,
     TactfulConfig,
@@ -22,13 +22,9 @@ from bandit import (
     make_policy,
 )
 from bandit.decision import decision_from_record, decision_to_record
-from bandit.vw import (
-    SHARED_LINE_FORMAT,
-    offer_line,
-    render_shared_line,
-    shared_line,
-    vw_arguments,
-)
+from bandit.rules import Eligibility
+from bandit.vw.policy import vw_arguments
+from bandit.vw.text import SHARED_LINE_FORMAT, logged_shared_line, offer_line, shared_line
 from features import Features, History, Moment, OfferHistory, SessionContext, extract
 from tests.builders import completed_upload, context
 from tests.strategies import CONTEXTS, HISTORIES
@@ -73,29 +69,26 @@ def test_shared_line_of_a_fixed_context() -> None:
 
 
 def test_the_shared_line_format_is_pinned_to_its_version() -> None:
-    # Renderings are logged under SHARED_LINE_FORMAT and reused for training. If this
+    # Shared lines are logged under SHARED_LINE_FORMAT and reused for training. If this
     # golden line has to change, bump the version too: old logs then render afresh.
-    assert (SHARED_LINE_FORMAT, render_shared_line(storage_half_full())) == (
-        "vw-shared/1",
-        SHARED,
-    )
+    assert (SHARED_LINE_FORMAT, shared_line(storage_half_full())) == ("vw-shared/1", SHARED)
 
 
-def test_the_shared_line_is_rendered_once_and_kept_with_the_features() -> None:
+def test_a_vw_decision_carries_the_shared_line_it_scored(catalog: Catalog) -> None:
     features = storage_half_full()
-    first = shared_line(features)
-    assert features.renderings == {SHARED_LINE_FORMAT: SHARED}
-    assert shared_line(features) is first
+    decision = VWPolicy(catalog=catalog).decide(features, Eligibility((NO_OFFER, "storage_200")))
+    assert decision.renderings == {SHARED_LINE_FORMAT: SHARED}
+    assert logged_shared_line(decision) == SHARED
 
 
 def test_a_shared_namespace_is_rendered_once_for_every_decision_that_shares_it() -> None:
     first, second = storage_half_full(), storage_half_full()
-    render_shared_line(first)
+    shared_line(first)
 
     moment = second.namespaces["moment"]
     assert moment is first.namespaces["moment"]
     assert moment.renderings == {SHARED_LINE_FORMAT: "|M moment=limit_hit"}  # type: ignore[attr-defined]
-    assert render_shared_line(second) == SHARED
+    assert shared_line(second) == SHARED
 
 
 def as_plain_dicts(features: Features) -> Features:
@@ -119,37 +112,37 @@ def test_features_fresh_from_a_context_render_as_their_namespaces_do(
     if mapping_read_first:
         assert dict(features.namespaces)
 
-    rendered = render_shared_line(features)
+    rendered = shared_line(features)
 
-    assert rendered == render_shared_line(as_plain_dicts(features))
-    assert render_shared_line(features) == rendered  # again, through remembered segments
+    assert rendered == shared_line(as_plain_dicts(features))
+    assert shared_line(features) == rendered  # again, through remembered segments
 
 
 def test_a_logged_rendering_travels_with_the_decision_record(catalog: Catalog) -> None:
     policy = VWPolicy(catalog=catalog)
     decision = policy.decide(storage_half_full(), Eligibility((NO_OFFER, "storage_200")))
     back = decision_from_record(json.loads(json.dumps(decision_to_record(decision))))
-    assert back.features.renderings == {SHARED_LINE_FORMAT: SHARED}
+    assert back.renderings == {SHARED_LINE_FORMAT: SHARED}
     assert back.features == decision.features
 
 
 def test_a_single_eligible_action_still_renders_the_line_for_the_log(catalog: Catalog) -> None:
-    features = storage_half_full()
-    VWPolicy(catalog=catalog).decide(features, Eligibility((NO_OFFER,)))
-    assert features.renderings == {SHARED_LINE_FORMAT: SHARED}
+    decision = VWPolicy(catalog=catalog).decide(storage_half_full(), Eligibility((NO_OFFER,)))
+    assert decision.renderings == {SHARED_LINE_FORMAT: SHARED}
 
 
-def test_a_rendering_in_another_format_is_ignored_and_rendered_afresh() -> None:
-    features = storage_half_full()
-    features.renderings["vw-shared/0"] = "shared |M stale"
-    assert shared_line(features) == SHARED
+def test_a_rendering_in_another_format_is_ignored_and_rendered_afresh(catalog: Catalog) -> None:
+    decision = VWPolicy(catalog=catalog).decide(storage_half_full(), Eligibility((NO_OFFER,)))
+    stale = dataclasses.replace(decision, renderings={"vw-shared/0": "shared |M stale"})
+    assert logged_shared_line(stale) == SHARED
 
 
-def test_features_refuse_renderings_that_are_not_text() -> None:
-    data = storage_half_full().to_dict()
-    data["renderings"] = {SHARED_LINE_FORMAT: 3}
+def test_decisions_refuse_renderings_that_are_not_text(catalog: Catalog) -> None:
+    decision = VWPolicy(catalog=catalog).decide(storage_half_full(), Eligibility((NO_OFFER,)))
+    record = decision_to_record(decision)
+    record["features"]["renderings"] = {SHARED_LINE_FORMAT: 3}
     with pytest.raises(TypeError, match="renderings"):
-        Features.from_dict(data)
+        decision_from_record(record)
 
 
 def test_shared_line_drops_zero_features_and_empty_namespaces() -> None:
@@ -384,20 +377,26 @@ def test_example_text_is_the_lines_of_examples_joined(
             policy.examples(features, actions, label)
         )
     label = (chosen, cost, probability)
-    assert (
-        list(policy.labelled_texts([(features, actions, label)] * 2))
-        == [policy.example_text(features, actions, label)] * 2
+    decision = dataclasses.replace(
+        policy.decide(features, Eligibility(actions), decision_id="d"),
+        renderings={SHARED_LINE_FORMAT: "shared |C logged"},
     )
+    logged = policy.example_text(features, actions, label, shared="shared |C logged")
+    assert list(policy.labelled_texts([(decision, label)] * 2)) == [logged] * 2
+    assert logged.split("\n") == [
+        "shared |C logged",
+        *policy.examples(features, actions, label)[1:],
+    ]
 
 
 def test_remembered_names_are_forgotten_beyond_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bandit.vw, "_NAMES_MAX", 2)
-    monkeypatch.setattr(bandit.vw, "_SAFE_NAMES", {})
+    monkeypatch.setattr(bandit.vw.text, "_NAMES_MAX", 2)
+    monkeypatch.setattr(bandit.vw.text, "_SAFE_NAMES", {})
 
-    names = [bandit.vw._name(f"limit_reached:quota{i}") for i in range(5)]
+    names = [bandit.vw.text._name(f"limit_reached:quota{i}") for i in range(5)]
 
     assert names == [f"limit_reached_quota{i}" for i in range(5)]
-    assert len(bandit.vw._SAFE_NAMES) <= 2
+    assert len(bandit.vw.text._SAFE_NAMES) <= 2
 
 
 def test_an_offers_action_line_carries_the_users_experience_of_it(catalog: Catalog) -> None:
@@ -423,7 +422,7 @@ def test_a_decision_with_experience_scores_as_its_full_text(catalog: Catalog) ->
             policy.decide(features, Eligibility(actions), decision_id=f"d-{n}"), -1.0 + n % 2
         )
 
-    workspace = policy._workspace
+    workspace = policy._vw.workspace
     expected = workspace.predict(policy.examples(features, actions))
 
     pmf = policy.decide(features, Eligibility(actions), decision_id="x").pmf
@@ -437,10 +436,10 @@ def test_a_decision_with_only_no_offer_is_learned_only_when_the_settings_say_so(
     policy = VWPolicy(PolicySettings(bits=12, learn_lone_decisions=lone), catalog=catalog)
     features = extract(completed_upload())
     choice = (NO_OFFER, "storage_200")
-    before = policy._workspace.predict(policy.examples(features, choice))
+    before = policy._vw.workspace.predict(policy.examples(features, choice))
 
     for n in range(20):
         policy.learn(policy.decide(features, Eligibility((NO_OFFER,)), decision_id=f"d{n}"), 1.0)
 
-    after = policy._workspace.predict(policy.examples(features, choice))
+    after = policy._vw.workspace.predict(policy.examples(features, choice))
     assert (after != before) is lone

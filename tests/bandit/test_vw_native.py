@@ -18,8 +18,9 @@ import vowpalwabbit
 from hypothesis import given
 from hypothesis import strategies as st
 
-import bandit.vw
-from bandit import NO_OFFER, Catalog, Eligibility, Policy, VWPolicy
+import bandit.vw.workspace
+from bandit import NO_OFFER, Catalog, Policy, VWPolicy
+from bandit.rules import Eligibility
 from features import Features, extract
 from tests.builders import context
 
@@ -82,7 +83,7 @@ def test_any_action_subset_gets_the_pyvw_probabilities(catalog: Catalog, offers:
     features = features_for(99)
     lines = policy.examples(features, actions)
     assert policy.probabilities(features, actions).tolist() == pytest.approx(
-        pyvw_pmf(policy._workspace, lines), abs=0, rel=1e-12
+        pyvw_pmf(policy._vw.workspace, lines), abs=0, rel=1e-12
     )
 
 
@@ -104,7 +105,7 @@ def test_action_examples_are_parsed_once_per_action_set(catalog: Catalog) -> Non
     policy = VWPolicy({"seed": 3}, catalog=catalog)
     decide_a_few(policy)
 
-    assert set(policy._parsed) == {(NO_OFFER, *ACTIONS[1 : 2 + k]) for k in range(3)}
+    assert policy._vw.kept == {(NO_OFFER, *ACTIONS[1 : 2 + k]) for k in range(3)}
 
 
 def test_a_reloaded_model_predicts_as_a_fresh_load_and_forgets_the_old_examples(
@@ -118,7 +119,7 @@ def test_a_reloaded_model_predicts_as_a_fresh_load_and_forgets_the_old_examples(
 
     reloaded._load_state(tmp_path / "model")
 
-    assert reloaded._parsed == {}
+    assert reloaded._vw.kept == frozenset()
     fresh = Policy.load(tmp_path / "model", catalog)
     assert isinstance(fresh, VWPolicy)
     assert decide_a_few(reloaded, start=100) == decide_a_few(fresh, start=100)
@@ -136,7 +137,7 @@ def test_a_model_trained_from_a_file_forgets_the_old_examples(
 
     policy.fit_file(data)
 
-    assert policy._parsed == {}
+    assert policy._vw.kept == frozenset()
     reference = vowpalwabbit.Workspace(policy.arguments)
     try:
         reference.learn(policy.examples(features, ACTIONS, label))
@@ -157,14 +158,14 @@ def test_a_new_catalog_version_forgets_the_parsed_examples(catalog: Catalog) -> 
 
     policy.decide(features_for(1), Eligibility((NO_OFFER, "storage_200")), decision_id="new")
 
-    assert set(policy._parsed) == {(NO_OFFER, "storage_200")}
+    assert policy._vw.kept == {(NO_OFFER, "storage_200")}
 
 
 def test_beyond_the_kept_action_sets_predictions_parse_everything_and_agree(
     catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A catalog with more eligible sets than are kept still gets pyvw's probabilities."""
-    monkeypatch.setattr(bandit.vw, "_PARSED_MAX", 1)
+    monkeypatch.setattr(bandit.vw.workspace, "KEPT_MAX", 1)
     policy = VWPolicy({"seed": 3}, catalog=catalog)
     reference = vowpalwabbit.Workspace(policy.arguments)
     try:
@@ -179,7 +180,7 @@ def test_beyond_the_kept_action_sets_predictions_parse_everything_and_agree(
             policy.learn(decision, reward_of(decision.chosen, i))
     finally:
         reference.finish()
-    assert len(policy._parsed) == 1
+    assert len(policy._vw.kept) == 1
 
 
 def test_dropped_policies_hand_their_examples_back_without_harm(catalog: Catalog) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bandit.vw import shared_line
+from bandit.vw.text import shared_line
 from bench.__main__ import replace_section, write_combined
 from bench.common import (
     Headline,

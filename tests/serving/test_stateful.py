@@ -38,7 +38,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bandit import Ambition, TactfulConfig, parse_config
+from bandit import TactfulConfig, parse_config
+from bandit.catalog import Ambition
 from bandit.respect import EXPOSURE_MEMORY
 from features import Moment, is_completion
 from serving.app import create_app

@@ -13,7 +13,7 @@ import pytest
 
 from bandit import Decider, TactfulConfig, UnknownDecision, make_policy
 from bandit.storage import SqlStore, Status
-from bandit.vw import SHARED_LINE_FORMAT, shared_line
+from bandit.vw.text import SHARED_LINE_FORMAT, shared_line
 from tests.builders import NOW, completed_upload
 from tests.storage.journeys import (
     AFTER_WINDOW,
@@ -67,7 +67,7 @@ def test_stored_vw_decision_keeps_the_text_the_policy_scored(
     decider = Decider(config, make_policy(config), store.respect, clock=clock)
     decision = decider.decide(USER, "session", completed_upload(), decision_id=OFFER)
 
-    stored = store.log.get(OFFER).decision.features
+    stored = store.log.get(OFFER).decision
 
     assert stored.renderings == {SHARED_LINE_FORMAT: shared_line(decision.features)}
 

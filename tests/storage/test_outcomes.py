@@ -17,10 +17,10 @@ from bandit import (
     ContradictoryEvent,
     Decider,
     EventKind,
-    RemovalCode,
     TactfulConfig,
     UnknownDecision,
 )
+from bandit.decision import RemovalCode
 from bandit.storage import SqlStore, Status
 from bandit.storage.tables import events
 from tests.builders import NOW, completed_upload

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from bandit import Acceptance, Decider, Dismissal, EventKind, Exposure, RemovalCode, UnknownDecision
-from bandit.respect import Shown
+from bandit import Decider, EventKind, UnknownDecision
+from bandit.decision import RemovalCode
+from bandit.respect import Acceptance, Dismissal, Exposure, Shown
 from bandit.storage import SqlStore
 from tests.builders import NOW, completed_upload
 from tests.storage.journeys import (

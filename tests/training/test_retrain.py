@@ -22,7 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mlflow import MlflowClient
 
-from bandit import NO_OFFER, Eligibility, NeverOffer, TactfulConfig, Uniform, VWPolicy
+from bandit import NO_OFFER, NeverOffer, TactfulConfig, Uniform, VWPolicy
+from bandit.rules import Eligibility
 from bandit.storage import SqlStore
 from features import extract, to_matrix
 from tests.builders import completed_upload

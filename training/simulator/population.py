@@ -15,7 +15,8 @@ from datetime import datetime
 
 import numpy as np
 
-from bandit import Ambition, Offer
+from bandit import Offer
+from bandit.catalog import Ambition
 from features import SessionContext
 from training.simulator.effects import Effects
 

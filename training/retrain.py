@@ -18,11 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bandit import (
-    NO_OFFER,
-    EventKind,
     NeverOffer,
     PolicySettings,
-    RewardMapping,
     TactfulConfig,
     VWPolicy,
 )
@@ -31,26 +28,28 @@ from bandit.policy import Policy
 from bandit.storage import SqlStore
 from features import to_matrix
 from training.candidate import agreement, imitation_rows, target_probabilities, train_candidate
-from training.evaluate import Evaluation, evaluate
-from training.intervals import Estimate
+from training.evaluate import (
+    WIDTH,
+    PolicyReport,
+    action_columns,
+    evaluate_policy,
+    value_bounds,
+)
+from training.gate import GateDecision, gate
 from training.logs import (
     FileLog,
     Logged,
     LogSummary,
-    indicators,
-    pscores,
     read_log,
     rewards,
     split,
 )
 from training.plots import learning_curve, ope_comparison
+from training.sweep import chosen, rank, ranking_table
+from training.sweep import sweep as run_sweep
 from training.tracking import Tracking
 
 Echo = Callable[[str], None]
-#: Reward-model input width: enough for the handful of namespaces a context has.
-WIDTH = 128
-#: Fewer evaluation rows than this and no number is worth a promotion.
-MIN_EVALUATION_ROWS = 50
 #: Points on a learning curve (the replay is sampled, not plotted row by row).
 CURVE_POINTS = 50
 
@@ -89,57 +88,6 @@ def imitable_share(train_rows: Sequence[Logged]) -> tuple[int, int]:
     return imitable, len(train_rows)
 
 
-#: A rate is a share of decisions, from 0 to 1, whatever an estimator's arithmetic says.
-RATE_BOUNDS = (0.0, 1.0)
-
-
-def value_bounds(mapping: RewardMapping) -> tuple[float, float]:
-    """The range a policy's value per decision can take under this reward mapping.
-
-    Unbounded above when conversion value counts: a conversion may be worth any amount.
-    """
-    low, high = mapping.bounds()
-    return low, (high if mapping.converted_value_weight == 0 else float("inf"))
-
-
-@dataclass(frozen=True)
-class PolicyReport:
-    """One policy's off-policy evaluation on the holdout, with guardrail estimates.
-
-    ``offer_rate`` is the share of the holdout's decisions on which the policy would show
-    an offer, known exactly from its probabilities (no estimate needed): it tells a
-    policy that is good from one that is merely quiet.
-    """
-
-    name: str
-    evaluation: Evaluation
-    dismiss_rate: Estimate
-    opt_out_rate: Estimate
-    offer_rate: float | None = None
-
-    @property
-    def dr(self) -> Estimate:
-        """The doubly robust estimate, the one the gate reads."""
-        return self.evaluation.estimates["dr"]
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """Whether the candidate may become champion, and every reason why or why not."""
-
-    promote: bool
-    reasons: list[str]
-
-    @property
-    def verdict(self) -> str:
-        """The one line to read: the first reason that held the candidate back, or why it
-        passed."""
-        held = next((r for r in self.reasons if r.startswith("held")), None)
-        if held is not None:
-            return f"gate held the candidate: {held.removeprefix('held: ')}"
-        return "gate passed: " + "; ".join(r.removeprefix("ok: ") for r in self.reasons)
-
-
 @dataclass
 class TrainingReport:
     """What a training run did, for the command line and for tests."""
@@ -155,95 +103,6 @@ class TrainingReport:
     plots: list[Path] = field(default_factory=list)
     candidate: Policy | None = None
     rule_agreement: float | None = None
-
-
-def action_columns(rows: Sequence[Logged]) -> list[str]:
-    """A global column per action seen in the log, "no offer" first."""
-    seen = dict.fromkeys(a for row in rows for a in row.decision.actions if a != NO_OFFER)
-    return [NO_OFFER, *seen]
-
-
-def pmf_matrix(
-    rows: Sequence[Logged], pmfs: Sequence[NDArray[np.float64]], columns: list[str]
-) -> NDArray[np.float64]:
-    """Each row's pmf over its own eligible actions, scattered into the global columns."""
-    index = {action: i for i, action in enumerate(columns)}
-    matrix = np.zeros((len(rows), len(columns)))
-    for r, (row, pmf) in enumerate(zip(rows, pmfs, strict=True)):
-        for action, probability in zip(row.decision.actions, pmf, strict=True):
-            matrix[r, index[action]] = probability
-    return matrix
-
-
-def evaluate_policy(
-    name: str,
-    pmfs: Sequence[NDArray[np.float64]],
-    rows: Sequence[Logged],
-    columns: list[str],
-    features: NDArray[np.float64],
-    seed: int,
-    bounds: tuple[float, float] = (-np.inf, np.inf),
-) -> PolicyReport:
-    """Value and guardrails of one target policy (given by its pmfs) on logged rows.
-
-    Every value estimate is held inside ``bounds`` (see :func:`value_bounds`) and every
-    rate inside [0, 1] (see :meth:`Estimate.clipped`).
-    """
-    index = {action: i for i, action in enumerate(columns)}
-    logged = np.array([index[row.decision.chosen] for row in rows])
-    target = pmf_matrix(rows, pmfs, columns)
-    p = pscores(rows)
-    main = evaluate(rewards(rows), logged, p, target, features, seed=seed)
-    main = Evaluation(
-        {name: estimate.clipped(*bounds) for name, estimate in main.estimates.items()},
-        main.overlap,
-    )
-    guard = {}
-    for kind in (EventKind.DISMISSED, EventKind.OPTED_OUT):
-        rates = evaluate(indicators(rows, kind), logged, p, target, features, seed=seed)
-        guard[kind] = rates.estimates["dr"].clipped(*RATE_BOUNDS)
-    offers = 1.0 - target[:, index[NO_OFFER]]
-    return PolicyReport(
-        name,
-        main,
-        guard[EventKind.DISMISSED],
-        guard[EventKind.OPTED_OUT],
-        offer_rate=float(offers.mean()),
-    )
-
-
-def gate(candidate: PolicyReport, incumbent: PolicyReport, rows: int) -> GateDecision:
-    """Promote only when the candidate's DR lower bound beats the incumbent's estimate.
-
-    No guardrail (dismiss rate, opt-out rate) may get worse, the evaluation must have
-    enough rows, and overlap must be good enough for the numbers to mean something.
-    """
-    reasons = []
-    passed = True
-    if rows < MIN_EVALUATION_ROWS:
-        passed = False
-        reasons.append(f"held: {rows} evaluation rows, fewer than {MIN_EVALUATION_ROWS}")
-    warning = candidate.evaluation.overlap.warning
-    if warning:
-        passed = False
-        reasons.append(f"held: thin overlap: {warning}")
-    low, bar = candidate.dr.low, incumbent.dr.value
-    verdict = low > bar
-    passed &= verdict
-    reasons.append(
-        f"{'ok' if verdict else 'held'}: candidate DR lower bound {low:.4f} "
-        f"{'>' if verdict else '<='} {incumbent.name} DR estimate {bar:.4f}"
-    )
-    for label, mine, theirs in (
-        ("dismiss rate", candidate.dismiss_rate, incumbent.dismiss_rate),
-        ("opt-out rate", candidate.opt_out_rate, incumbent.opt_out_rate),
-    ):
-        worse = mine.value > theirs.value + 1e-9
-        passed &= not worse
-        reasons.append(
-            f"{'held' if worse else 'ok'}: {label} {mine.value:.4f} vs {theirs.value:.4f}"
-        )
-    return GateDecision(passed, reasons)
 
 
 def progressive_curve(policy: Policy, rows: Sequence[Logged]) -> list[tuple[int, float]]:
@@ -349,9 +208,6 @@ def retrain(
         if incumbent_policy is not None:
             targets["champion"] = target_probabilities(incumbent_policy, eval_rows)[1]
     if sweep and len(eval_rows) >= 10:
-        from training.sweep import chosen, rank, ranking_table
-        from training.sweep import sweep as run_sweep
-
         incumbent = evaluate_policy(
             incumbent_name, targets[incumbent_name], eval_rows, columns, features, seed, bounds
         )

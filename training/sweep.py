@@ -20,24 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from bandit import PolicySettings, TactfulConfig
 from bandit.policy import Policy
-from features import to_matrix
 from training.candidate import target_probabilities, train_candidate
+from training.evaluate import PolicyReport, holdout_of
+from training.gate import GateDecision, gate
 from training.logs import Logged
-from training.retrain import (
-    WIDTH,
-    GateDecision,
-    PolicyReport,
-    action_columns,
-    evaluate_policy,
-    gate,
-    value_bounds,
-)
 
 Echo = Callable[[str], None]
 
@@ -91,11 +81,8 @@ def score(
     seed: int = 0,
 ) -> SweepResult:
     """One trained policy's evaluation on the holdout, exactly as the gate will see it."""
-    columns = action_columns(eval_rows)
-    features: NDArray[np.float64] = to_matrix((row.decision.features for row in eval_rows), WIDTH)
     pmfs = target_probabilities(policy, eval_rows)[1]
-    bounds = value_bounds(config.reward)
-    report = evaluate_policy("candidate", pmfs, eval_rows, columns, features, seed, bounds)
+    report = holdout_of(eval_rows, config.reward, seed).report("candidate", pmfs)
     return SweepResult(dict(overrides), settings, report)
 
 

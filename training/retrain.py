@@ -25,7 +25,6 @@ from bandit import (
 )
 from bandit.errors import TactfulError
 from bandit.policy import Policy
-from bandit.storage import SqlStore
 from features import to_matrix
 from training.candidate import agreement, imitation_rows, target_probabilities, train_candidate
 from training.evaluate import (
@@ -36,15 +35,9 @@ from training.evaluate import (
     value_bounds,
 )
 from training.gate import GateDecision, gate
-from training.logs import (
-    FileLog,
-    Logged,
-    LogSummary,
-    read_log,
-    rewards,
-    split,
-)
+from training.logs import Logged, LogSummary, rewards, split
 from training.plots import learning_curve, ope_comparison
+from training.sources import TrainingSource
 from training.sweep import chosen, rank, ranking_table
 from training.sweep import sweep as run_sweep
 from training.tracking import Tracking
@@ -147,7 +140,7 @@ def _metrics(reports: Mapping[str, PolicyReport]) -> dict[str, float]:
 
 
 def retrain(
-    source: SqlStore | FileLog,
+    source: TrainingSource,
     config: TactfulConfig,
     config_text: str,
     tracking: Tracking,
@@ -164,24 +157,15 @@ def retrain(
 ) -> TrainingReport:
     """Train, evaluate, gate, log, register; promote when the gate passes and ``promote``.
 
-    ``source`` is the store, or a DSJSON file already read (:func:`training.logs.read_dsjson`).
-    A file carries no events and no store positions, so a candidate trained from one is
-    never promoted by the gate: its guardrails (dismiss and opt-out rates) would read as
-    zero for every policy and pass unchecked, and its ``last_seq`` (0) tells the online
-    learner nothing about which stored decisions the model has already seen.
+    ``source`` is the store or a DSJSON file already read (see :mod:`training.sources`);
+    a candidate trained from a file is never promoted.
     Plots are written to ``plots_dir`` (default: ``<tracking root>/plots``) and logged.
     """
-    if isinstance(source, FileLog):
-        echo(f"reading decisions from {source.path}")
-        rows, summary = source.rows, source.summary
-    else:
-        echo("reading the decision log")
-        rows, summary = read_log(source)
+    rows, summary = source.read(echo)
     echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
     if not rows:
-        where = source.path if isinstance(source, FileLog) else "the decision log"
         raise EmptyLog(
-            f"{where} holds no learnable decision ({summary.decisions} closed): nothing to "
+            f"{source.name} holds no learnable decision ({summary.decisions} closed): nothing to "
             "train on, so no model is registered; check the database, or close the reward "
             "windows first"
         )
@@ -248,9 +232,8 @@ def retrain(
         decision = gate(reports["candidate"], reports[incumbent_name], len(eval_rows))
     else:
         decision = GateDecision(False, [f"held: only {len(eval_rows)} evaluation rows"])
-    if isinstance(source, FileLog):
-        reason = "held: trained from a file: no events to check the guardrails against"
-        decision = GateDecision(False, [*decision.reasons, reason])
+    if source.promotion_hold is not None:
+        decision = GateDecision(False, [*decision.reasons, source.promotion_hold])
     for reason in decision.reasons:
         echo(f"  gate {reason}")
     echo(f"  {decision.verdict}")
@@ -291,6 +274,7 @@ def retrain(
             )
         )
     echo("logging the run to MLflow")
+    position = source.position_after(train_rows)
     run = tracking.log_training(
         policy=candidate,
         config=config,
@@ -299,7 +283,7 @@ def retrain(
             "vw_arguments": candidate.arguments,
             "passes": passes,
             "holdout": holdout,
-            "data_source": str(source.path) if isinstance(source, FileLog) else "store",
+            "data_source": source.label,
             "data_first_seq": summary.first_seq,
             "data_last_seq": summary.last_seq,
             "catalog_version": catalog.version,
@@ -319,8 +303,8 @@ def retrain(
         },
         artifacts={**{p.name: p for p in plots}, **extra_artifacts},
         tags={"tactful.incumbent": incumbent_name},
-        last_seq=train_rows[-1].seq if train_rows and isinstance(source, SqlStore) else 0,
-        database_id=source.database_id if isinstance(source, SqlStore) else None,
+        last_seq=position.last_seq,
+        database_id=position.database_id,
     )
     report.plots = plots
     report.run_id, report.model_version = run.run_id, run.model_version

@@ -22,8 +22,9 @@ from tests.builders import EXAMPLE_CONFIG
 from tests.training.conftest import CONFIG_TEXT, TrackingFactory, quiet
 from training.candidate import train_candidate, write_examples
 from training.export import export_dsjson
-from training.logs import FileLog, LogFileError, Logged, LogSummary, read_dsjson
+from training.logs import LogFileError, Logged, LogSummary, read_dsjson
 from training.retrain import retrain
+from training.sources import FileLog
 from training.tracking import LAST_SEQ_TAG, MODEL_NAME
 
 Rows = tuple[list[Logged], LogSummary]

@@ -44,6 +44,7 @@ from training.retrain import (
     retrain,
     running_mean,
 )
+from training.sources import StoreSource
 from training.tracking import MODEL_NAME, OFFLINE_EXPERIMENT, Tracking
 
 ESTIMATORS = ("ips", "snips", "dm", "dr", "switch_dr", "sndr")
@@ -266,7 +267,7 @@ def held(
     shared_tracking: Tracking,
 ) -> TrainingReport:
     """Retraining on the same log against the champion it produced: nothing to beat it with."""
-    return retrain(synthetic_store, config, CONFIG_TEXT, shared_tracking, echo=quiet)
+    return retrain(StoreSource(synthetic_store), config, CONFIG_TEXT, shared_tracking, echo=quiet)
 
 
 def test_a_failing_gate_leaves_the_champion_where_it_was(
@@ -298,7 +299,7 @@ def unpromoted(
     """A sweep run with promotion switched off, in a folder of its own (no champion yet)."""
     tracking = new_tracking(tmp_path_factory.mktemp("unpromoted") / "mlruns")
     report = retrain(
-        synthetic_store,
+        StoreSource(synthetic_store),
         config,
         CONFIG_TEXT,
         tracking,
@@ -345,7 +346,7 @@ def test_too_short_a_log_is_logged_but_never_promoted(
 ) -> None:
     tracking = new_tracking(tmp_path / "mlruns")
 
-    report = retrain(short_store, config, CONFIG_TEXT, tracking, echo=quiet)
+    report = retrain(StoreSource(short_store), config, CONFIG_TEXT, tracking, echo=quiet)
 
     assert report.reports == {}
     assert report.evaluation_rows == 6

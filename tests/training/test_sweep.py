@@ -37,7 +37,8 @@ from training.evaluate import (
     value_bounds,
 )
 from training.intervals import Estimate
-from training.logs import Logged, LogSummary, read_log, split
+from training.logs import Logged, LogSummary, split
+from training.sources import read_log
 from training.sweep import (
     Ranked,
     SweepResult,

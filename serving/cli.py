@@ -335,9 +335,9 @@ def train(
     file is read whole before MLflow is touched, so a bad line costs nothing but the
     ``FILE:LINE: reason`` message. A candidate trained from a file is never promoted.
     """
-    from bandit.storage import SqlStore
-    from training.logs import FileLog, LogFileError, read_dsjson
+    from training.logs import LogFileError, read_dsjson
     from training.retrain import EmptyLog, NothingToImitate, retrain
+    from training.sources import FileLog, StoreSource, TrainingSource
 
     if dsjson is not None and database_url is not None:
         raise typer.BadParameter(
@@ -346,7 +346,8 @@ def train(
     settings = _settings(config, database_url)
     path = settings.config_path()
     deployment = _deployment(path)
-    source: SqlStore | FileLog
+    store: SqlStore | None = None
+    source: TrainingSource
     if dsjson is not None:
         try:
             source = FileLog(dsjson, *read_dsjson(dsjson))
@@ -355,7 +356,8 @@ def train(
         except OSError as error:
             _fail(f"cannot read {dsjson}: {error.strerror or error}", error)
     else:
-        source = _open_store(settings, deployment, _database_source(database_url), existing=True)
+        store = _open_store(settings, deployment, _database_source(database_url), existing=True)
+        source = StoreSource(store)
     from training.tracking import Tracking  # MLflow takes seconds to import: only when needed
 
     try:
@@ -374,8 +376,8 @@ def train(
     except (EmptyLog, NothingToImitate) as error:
         _fail(str(error), error)
     finally:
-        if isinstance(source, SqlStore):
-            source.close()
+        if store is not None:
+            store.close()
     typer.echo(f"run {report.run_id}: see it with")
     typer.echo(f"  {mlflow_ui_command(mlruns)}")
 

@@ -44,6 +44,7 @@ from training.simulator.compare import (
     summary,
 )
 from training.simulator.run import START
+from training.sources import StoreSource
 from training.tracking import DEMO_EXPERIMENT, ONLINE_EXPERIMENT, Tracking
 
 Echo = Callable[[str], None]
@@ -189,7 +190,7 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
     store = SqlStore(settings.database_url, config.reward)
     try:
         report = retrain(
-            store,
+            StoreSource(store),
             config,
             config_path.read_text(encoding="utf-8"),
             tracking,

@@ -8,28 +8,12 @@ key, session id or raw context.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TextIO
 
 from bandit.catalog import Catalog
-from bandit.storage import DecisionRecord, SqlStore
+from bandit.storage import SqlStore
 from bandit.vw.dsjson_writer import dsjson_line
-
-#: Decisions read from the store per query: bounded memory however long the log is.
-PAGE_SIZE = 1000
-
-
-def closed_records(
-    store: SqlStore, *, after_seq: int = 0, page_size: int = PAGE_SIZE
-) -> Iterator[DecisionRecord]:
-    """Every closed decision after ``after_seq``, in log order, one page in memory at a time."""
-    cursor = after_seq
-    while True:
-        page = store.log.records(after_seq=cursor, limit=page_size)
-        yield from page
-        if len(page) < page_size:
-            return
-        cursor = page[-1].seq
+from training.sources import PAGE_SIZE, closed_records
 
 
 def export_dsjson(

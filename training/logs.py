@@ -11,9 +11,8 @@ from numpy.typing import NDArray
 
 from bandit import NO_OFFER, Decision, EventKind
 from bandit.decision import Explanation
-from bandit.storage import DecisionRecord, SqlStore
+from bandit.storage import DecisionRecord
 from bandit.vw.dsjson_reader import ParsedDsjson, parse_dsjson_line
-from training.export import closed_records
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,6 @@ def learnable(records: Iterable[DecisionRecord]) -> tuple[list[Logged], LogSumma
     return rows, summary
 
 
-def read_log(store: SqlStore, after_seq: int = 0) -> tuple[list[Logged], LogSummary]:
-    """Every learnable decision in the store after ``after_seq``."""
-    return learnable(closed_records(store, after_seq=after_seq))
-
-
 def rewards(rows: Sequence[Logged]) -> NDArray[np.float64]:
     """Logged rewards as an array."""
     return np.array([row.reward for row in rows], dtype=np.float64)
@@ -121,15 +115,6 @@ class LogFileError(ValueError):
     def __init__(self, path: Path, line: int, reason: str) -> None:
         super().__init__(f"{path}:{line}: {reason}")
         self.path, self.line, self.reason = path, line, reason
-
-
-@dataclass(frozen=True)
-class FileLog:
-    """Learnable rows read from a DSJSON file, to train on instead of the store."""
-
-    path: Path
-    rows: list[Logged]
-    summary: LogSummary
 
 
 def dsjson_decision(parsed: ParsedDsjson) -> Decision:

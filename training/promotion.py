@@ -1,6 +1,6 @@
 """Moving the champion by hand: refuse a model trained on too little to mean anything.
 
-The gate in :mod:`training.retrain` guards automatic promotions; ``tactful promote``
+The gate in :mod:`training.gate` guards automatic promotions; ``tactful promote``
 bypasses it, so it checks the one thing a hand can easily miss: a version trained on
 an empty or near-empty log (a typo'd database, a test run) would serve as champion.
 """

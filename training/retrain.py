@@ -1,10 +1,18 @@
 """Offline retraining: log in, candidate out, scored off-policy against what runs today.
 
-The job behind ``tactful train``: read the learnable decisions, train a candidate on
-the older part of the log with VW's own loop, evaluate it and the comparison
-policies on the newer part with every estimator, run the promotion gate, and log
-it all (with plots) to MLflow, registering the candidate and moving the
-``champion`` alias only when the gate passes.
+The job behind ``tactful train``. :func:`retrain` runs its steps in this order, and
+the functions below it follow the same order:
+
+1. :func:`read` the learnable decisions from a source (:mod:`training.sources`), and
+   split them: the older part to train on, the newest (the holdout) to score on;
+2. only when asked, sweep learning settings (:func:`training.sweep.choose_settings`);
+3. :func:`train` a candidate with VW's own loop;
+4. :func:`evaluate_policies`: the candidate and the policies it is compared with, on
+   the holdout, with every estimator (:mod:`training.evaluate`);
+5. :func:`judge` the candidate with the promotion gate (:mod:`training.gate`);
+6. :func:`draw` the plots;
+7. log it all to MLflow (:func:`run_params`, :func:`run_metrics`), registering the
+   candidate, and :func:`conclude`: move the ``champion`` alias only when the gate passed.
 """
 
 from __future__ import annotations
@@ -17,40 +25,22 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bandit import (
-    NO_OFFER,
-    EventKind,
-    NeverOffer,
-    PolicySettings,
-    RewardMapping,
-    TactfulConfig,
-    VWPolicy,
-)
+from bandit import Catalog, NeverOffer, PolicySettings, TactfulConfig, VWPolicy
 from bandit.errors import TactfulError
 from bandit.policy import Policy
-from bandit.storage import SqlStore
-from features import to_matrix
 from training.candidate import agreement, imitation_rows, target_probabilities, train_candidate
-from training.evaluate import Evaluation, evaluate
-from training.intervals import Estimate
-from training.logs import (
-    FileLog,
-    Logged,
-    LogSummary,
-    indicators,
-    pscores,
-    read_log,
-    rewards,
-    split,
-)
+from training.evaluate import Holdout, PolicyReport, holdout_of
+from training.gate import GateDecision, gate
+from training.logs import Logged, LogSummary, rewards, split
 from training.plots import learning_curve, ope_comparison
-from training.tracking import Tracking
+from training.sources import TrainingSource
+from training.sweep import choose_settings
+from training.tracking import Champion, LoggedRun, Tracking
 
 Echo = Callable[[str], None]
-#: Reward-model input width: enough for the handful of namespaces a context has.
-WIDTH = 128
-#: Fewer evaluation rows than this and no number is worth a promotion.
-MIN_EVALUATION_ROWS = 50
+Pmfs = Sequence[NDArray[np.float64]]
+#: Fewer holdout rows than this and no policy is evaluated, nor any setting swept.
+MIN_HOLDOUT_ROWS = 10
 #: Points on a learning curve (the replay is sampled, not plotted row by row).
 CURVE_POINTS = 50
 
@@ -65,6 +55,138 @@ class NothingToImitate(TactfulError):
     Raised before anything is trained or logged: silently training a plain candidate
     instead would pass it off as an apprentice.
     """
+
+
+@dataclass
+class TrainingReport:
+    """What a training run did, for the command line and for tests."""
+
+    summary: LogSummary
+    train_rows: int
+    evaluation_rows: int
+    reports: dict[str, PolicyReport]
+    gate: GateDecision
+    run_id: str | None = None
+    model_version: str | None = None
+    promoted: bool = False
+    plots: list[Path] = field(default_factory=list)
+    candidate: Policy | None = None
+    rule_agreement: float | None = None
+
+
+def retrain(
+    source: TrainingSource,
+    config: TactfulConfig,
+    config_text: str,
+    tracking: Tracking,
+    *,
+    settings: PolicySettings | None = None,
+    holdout: float = 0.3,
+    passes: int = 1,
+    seed: int = 0,
+    promote: bool = True,
+    apprentice: bool = False,
+    sweep: bool = False,
+    plots_dir: Path | None = None,
+    echo: Echo = print,
+) -> TrainingReport:
+    """Train, evaluate, gate, log, register; promote when the gate passes and ``promote``.
+
+    ``source`` is the store or a DSJSON file already read (see :mod:`training.sources`);
+    a candidate trained from a file is never promoted. The incumbent a candidate must
+    beat is the champion, or the logging policy while there is none. Plots are written
+    to ``plots_dir`` (default: ``<tracking root>/plots``) and logged.
+    """
+    summary, train_rows, eval_rows = read(source, holdout, apprentice, echo)
+    plots_dir = plots_dir or tracking.root / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    settings = settings or config.policy
+    catalog = config.catalog()
+    newest = holdout_of(eval_rows, config.reward, seed)
+    champion = tracking.champion(config)
+    incumbent = "champion" if champion is not None else "logging"
+    scored = len(eval_rows) >= MIN_HOLDOUT_ROWS
+    compared = comparisons(eval_rows, champion) if scored else {}
+    reports: dict[str, PolicyReport] = {}
+    artifacts: dict[str, Path] = {}
+    if sweep and scored:
+        reports[incumbent] = newest.report(incumbent, compared[incumbent])
+        best, table = choose_settings(
+            train_rows,
+            eval_rows,
+            reports[incumbent],
+            config,
+            passes=passes,
+            seed=seed,
+            plots_dir=plots_dir,
+            echo=echo,
+        )
+        artifacts[table.name] = table
+        if best is not None:
+            settings = best
+
+    candidate = train(train_rows, settings, config, catalog, passes, apprentice, echo)
+    agrees = agreement(candidate, eval_rows or train_rows)
+    if agrees is not None:
+        echo(f"  the candidate agrees with the logged rule choice {agrees:.1%} of the time")
+    if scored:
+        reports = evaluate_policies(candidate, compared, newest, reports, echo)
+    decision = judge(reports, incumbent, len(eval_rows), source.promotion_hold, echo)
+    report = TrainingReport(
+        summary,
+        len(train_rows),
+        len(eval_rows),
+        reports,
+        decision,
+        candidate=candidate,
+        rule_agreement=agrees,
+    )
+    report.plots = draw(reports, train_rows, candidate, catalog, plots_dir, echo)
+
+    echo("logging the run to MLflow")
+    position = source.position_after(train_rows)
+    run = tracking.log_training(
+        policy=candidate,
+        config=config,
+        config_text=config_text,
+        params=run_params(
+            candidate, summary, source, catalog, config_text, passes=passes, holdout=holdout
+        ),
+        metrics=run_metrics(report),
+        artifacts={**{plot.name: plot for plot in report.plots}, **artifacts},
+        tags={"tactful.incumbent": incumbent},
+        last_seq=position.last_seq,
+        database_id=position.database_id,
+    )
+    report.run_id, report.model_version = run.run_id, run.model_version
+    report.promoted = conclude(tracking, run, decision, promote, echo)
+    return report
+
+
+# -- read --------------------------------------------------------------------------------------
+
+
+def read(
+    source: TrainingSource, holdout: float, apprentice: bool, echo: Echo
+) -> tuple[LogSummary, list[Logged], list[Logged]]:
+    """What ``source`` holds, and its learnable decisions split into training and holdout rows.
+
+    Refuses a source without a learnable decision, and apprentice mode without a rule
+    choice to imitate (:func:`imitable_share`).
+    """
+    rows, summary = source.read(echo)
+    echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
+    if not rows:
+        raise EmptyLog(
+            f"{source.name} holds no learnable decision ({summary.decisions} closed): nothing to "
+            "train on, so no model is registered; check the database, or close the reward "
+            "windows first"
+        )
+    train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
+    if apprentice:
+        imitable, total = imitable_share(train_rows)
+        echo(f"  apprentice mode: imitating the rule choice of {imitable} of {total} decisions")
+    return summary, train_rows, eval_rows
 
 
 def imitable_share(train_rows: Sequence[Logged]) -> tuple[int, int]:
@@ -89,161 +211,132 @@ def imitable_share(train_rows: Sequence[Logged]) -> tuple[int, int]:
     return imitable, len(train_rows)
 
 
-#: A rate is a share of decisions, from 0 to 1, whatever an estimator's arithmetic says.
-RATE_BOUNDS = (0.0, 1.0)
+# -- train -------------------------------------------------------------------------------------
 
 
-def value_bounds(mapping: RewardMapping) -> tuple[float, float]:
-    """The range a policy's value per decision can take under this reward mapping.
-
-    Unbounded above when conversion value counts: a conversion may be worth any amount.
-    """
-    low, high = mapping.bounds()
-    return low, (high if mapping.converted_value_weight == 0 else float("inf"))
-
-
-@dataclass(frozen=True)
-class PolicyReport:
-    """One policy's off-policy evaluation on the holdout, with guardrail estimates.
-
-    ``offer_rate`` is the share of the holdout's decisions on which the policy would show
-    an offer, known exactly from its probabilities (no estimate needed): it tells a
-    policy that is good from one that is merely quiet.
-    """
-
-    name: str
-    evaluation: Evaluation
-    dismiss_rate: Estimate
-    opt_out_rate: Estimate
-    offer_rate: float | None = None
-
-    @property
-    def dr(self) -> Estimate:
-        """The doubly robust estimate, the one the gate reads."""
-        return self.evaluation.estimates["dr"]
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """Whether the candidate may become champion, and every reason why or why not."""
-
-    promote: bool
-    reasons: list[str]
-
-    @property
-    def verdict(self) -> str:
-        """The one line to read: the first reason that held the candidate back, or why it
-        passed."""
-        held = next((r for r in self.reasons if r.startswith("held")), None)
-        if held is not None:
-            return f"gate held the candidate: {held.removeprefix('held: ')}"
-        return "gate passed: " + "; ".join(r.removeprefix("ok: ") for r in self.reasons)
-
-
-@dataclass
-class TrainingReport:
-    """What a training run did, for the command line and for tests."""
-
-    summary: LogSummary
-    train_rows: int
-    evaluation_rows: int
-    reports: dict[str, PolicyReport]
-    gate: GateDecision
-    run_id: str | None = None
-    model_version: str | None = None
-    promoted: bool = False
-    plots: list[Path] = field(default_factory=list)
-    candidate: Policy | None = None
-    rule_agreement: float | None = None
-
-
-def action_columns(rows: Sequence[Logged]) -> list[str]:
-    """A global column per action seen in the log, "no offer" first."""
-    seen = dict.fromkeys(a for row in rows for a in row.decision.actions if a != NO_OFFER)
-    return [NO_OFFER, *seen]
-
-
-def pmf_matrix(
-    rows: Sequence[Logged], pmfs: Sequence[NDArray[np.float64]], columns: list[str]
-) -> NDArray[np.float64]:
-    """Each row's pmf over its own eligible actions, scattered into the global columns."""
-    index = {action: i for i, action in enumerate(columns)}
-    matrix = np.zeros((len(rows), len(columns)))
-    for r, (row, pmf) in enumerate(zip(rows, pmfs, strict=True)):
-        for action, probability in zip(row.decision.actions, pmf, strict=True):
-            matrix[r, index[action]] = probability
-    return matrix
-
-
-def evaluate_policy(
-    name: str,
-    pmfs: Sequence[NDArray[np.float64]],
-    rows: Sequence[Logged],
-    columns: list[str],
-    features: NDArray[np.float64],
-    seed: int,
-    bounds: tuple[float, float] = (-np.inf, np.inf),
-) -> PolicyReport:
-    """Value and guardrails of one target policy (given by its pmfs) on logged rows.
-
-    Every value estimate is held inside ``bounds`` (see :func:`value_bounds`) and every
-    rate inside [0, 1] (see :meth:`Estimate.clipped`).
-    """
-    index = {action: i for i, action in enumerate(columns)}
-    logged = np.array([index[row.decision.chosen] for row in rows])
-    target = pmf_matrix(rows, pmfs, columns)
-    p = pscores(rows)
-    main = evaluate(rewards(rows), logged, p, target, features, seed=seed)
-    main = Evaluation(
-        {name: estimate.clipped(*bounds) for name, estimate in main.estimates.items()},
-        main.overlap,
-    )
-    guard = {}
-    for kind in (EventKind.DISMISSED, EventKind.OPTED_OUT):
-        rates = evaluate(indicators(rows, kind), logged, p, target, features, seed=seed)
-        guard[kind] = rates.estimates["dr"].clipped(*RATE_BOUNDS)
-    offers = 1.0 - target[:, index[NO_OFFER]]
-    return PolicyReport(
-        name,
-        main,
-        guard[EventKind.DISMISSED],
-        guard[EventKind.OPTED_OUT],
-        offer_rate=float(offers.mean()),
+def train(
+    train_rows: Sequence[Logged],
+    settings: PolicySettings,
+    config: TactfulConfig,
+    catalog: Catalog,
+    passes: int,
+    apprentice: bool,
+    echo: Echo,
+) -> VWPolicy:
+    """The candidate: a fresh VW policy trained on ``train_rows`` with ``settings``."""
+    echo(f"training a candidate on {len(train_rows)} decisions (VW, {passes} pass(es))")
+    return train_candidate(
+        train_rows, settings, config.reward, catalog, passes=passes, apprentice=apprentice
     )
 
 
-def gate(candidate: PolicyReport, incumbent: PolicyReport, rows: int) -> GateDecision:
-    """Promote only when the candidate's DR lower bound beats the incumbent's estimate.
+# -- evaluate ----------------------------------------------------------------------------------
 
-    No guardrail (dismiss rate, opt-out rate) may get worse, the evaluation must have
-    enough rows, and overlap must be good enough for the numbers to mean something.
+
+def comparisons(eval_rows: Sequence[Logged], champion: Champion | None) -> dict[str, Pmfs]:
+    """What the candidate is compared with, as pmfs on the holdout.
+
+    The logging policy (its own logged pmfs), never offering, and the champion when
+    there is one.
     """
-    reasons = []
-    passed = True
-    if rows < MIN_EVALUATION_ROWS:
-        passed = False
-        reasons.append(f"held: {rows} evaluation rows, fewer than {MIN_EVALUATION_ROWS}")
-    warning = candidate.evaluation.overlap.warning
-    if warning:
-        passed = False
-        reasons.append(f"held: thin overlap: {warning}")
-    low, bar = candidate.dr.low, incumbent.dr.value
-    verdict = low > bar
-    passed &= verdict
-    reasons.append(
-        f"{'ok' if verdict else 'held'}: candidate DR lower bound {low:.4f} "
-        f"{'>' if verdict else '<='} {incumbent.name} DR estimate {bar:.4f}"
-    )
-    for label, mine, theirs in (
-        ("dismiss rate", candidate.dismiss_rate, incumbent.dismiss_rate),
-        ("opt-out rate", candidate.opt_out_rate, incumbent.opt_out_rate),
-    ):
-        worse = mine.value > theirs.value + 1e-9
-        passed &= not worse
-        reasons.append(
-            f"{'held' if worse else 'ok'}: {label} {mine.value:.4f} vs {theirs.value:.4f}"
+    pmfs: dict[str, Pmfs] = {
+        "logging": [np.array(list(row.decision.pmf.values())) for row in eval_rows],
+        "never_offer": target_probabilities(NeverOffer(), eval_rows)[1],
+    }
+    if champion is not None:
+        pmfs["champion"] = target_probabilities(champion.policy, eval_rows)[1]
+    return pmfs
+
+
+def evaluate_policies(
+    candidate: Policy,
+    compared: Mapping[str, Pmfs],
+    newest: Holdout,
+    done: Mapping[str, PolicyReport],
+    echo: Echo,
+) -> dict[str, PolicyReport]:
+    """The candidate and every compared policy, evaluated on the holdout, candidate first.
+
+    A policy already in ``done`` (the incumbent, when a sweep evaluated it) is not
+    evaluated again.
+    """
+    echo(f"evaluating off-policy on the newest {len(newest.rows)} decisions with a choice")
+    targets = {"candidate": target_probabilities(candidate, newest.rows)[1], **compared}
+    reports = {}
+    for name, pmfs in targets.items():
+        reports[name] = done.get(name) or newest.report(name, pmfs)
+        dr = reports[name].dr
+        echo(f"  {name:12s} DR {dr.value:+.4f}  [{dr.low:+.4f}, {dr.high:+.4f}]")
+    return reports
+
+
+# -- gate --------------------------------------------------------------------------------------
+
+
+def judge(
+    reports: Mapping[str, PolicyReport],
+    incumbent: str,
+    rows: int,
+    hold: str | None,
+    echo: Echo,
+) -> GateDecision:
+    """The gate's decision on the candidate against ``incumbent`` on ``rows`` holdout rows.
+
+    Without reports (too small a holdout to evaluate on) the candidate is held, and
+    ``hold`` (the source's :attr:`~training.sources.TrainingSource.promotion_hold`)
+    holds it whatever the gate found.
+    """
+    if reports:
+        decision = gate(reports["candidate"], reports[incumbent], rows)
+    else:
+        decision = GateDecision(False, [f"held: only {rows} evaluation rows"])
+    if hold is not None:
+        decision = GateDecision(False, [*decision.reasons, hold])
+    for reason in decision.reasons:
+        echo(f"  gate {reason}")
+    echo(f"  {decision.verdict}")
+    return decision
+
+
+# -- plots -------------------------------------------------------------------------------------
+
+
+def draw(
+    reports: Mapping[str, PolicyReport],
+    train_rows: Sequence[Logged],
+    candidate: VWPolicy,
+    catalog: Catalog,
+    plots_dir: Path,
+    echo: Echo,
+) -> list[Path]:
+    """The off-policy comparison (when policies were evaluated) and the learning curve.
+
+    The curve replays the training log through an untrained twin of the candidate.
+    """
+    plots = []
+    if reports:
+        estimates = {
+            name: {e: (x.value, x.low, x.high) for e, x in r.evaluation.estimates.items()}
+            for name, r in reports.items()
+        }
+        title = "Off-policy estimates on the holdout (95% intervals)"
+        plots.append(ope_comparison(estimates, plots_dir / "ope_comparison.png", title))
+    if train_rows:
+        echo("replaying the training log for the learning curve")
+        fresh = VWPolicy(candidate.settings, candidate.cost_range, catalog)
+        curves = {
+            "candidate (progressive IPS)": progressive_curve(fresh, train_rows),
+            "logging policy": running_mean(train_rows),
+        }
+        plots.append(
+            learning_curve(
+                curves,
+                plots_dir / "learning_curve.png",
+                "Learning curve on the training log",
+                "reward per decision",
+            )
         )
-    return GateDecision(passed, reasons)
+    return plots
 
 
 def progressive_curve(policy: Policy, rows: Sequence[Logged]) -> list[tuple[int, float]]:
@@ -271,7 +364,50 @@ def running_mean(rows: Sequence[Logged]) -> list[tuple[int, float]]:
     return [(i + 1, float(v)) for i, v in enumerate(values) if (i + 1) % every == 0]
 
 
-def _metrics(reports: Mapping[str, PolicyReport]) -> dict[str, float]:
+# -- log ---------------------------------------------------------------------------------------
+
+
+def run_params(
+    candidate: VWPolicy,
+    summary: LogSummary,
+    source: TrainingSource,
+    catalog: Catalog,
+    config_text: str,
+    *,
+    passes: int,
+    holdout: float,
+) -> dict[str, object]:
+    """The run's parameters: how the candidate was trained, on what data, under which config."""
+    return {
+        "vw_arguments": candidate.arguments,
+        "passes": passes,
+        "holdout": holdout,
+        "data_source": source.label,
+        "data_first_seq": summary.first_seq,
+        "data_last_seq": summary.last_seq,
+        "catalog_version": catalog.version,
+        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+        **{f"policy.{k}": v for k, v in candidate.settings.model_dump().items()},
+    }
+
+
+def run_metrics(report: TrainingReport) -> dict[str, float]:
+    """The run's metrics: every policy's estimates and overlap, and what the run read."""
+    summary, agrees = report.summary, report.rule_agreement
+    return {
+        **_estimates(report.reports),
+        "decisions": summary.decisions,
+        "learnable": summary.learnable,
+        "skipped": summary.skipped,
+        "no_offer_decisions": summary.no_offer,
+        "events": summary.events,
+        "train_rows": report.train_rows,
+        "evaluation_rows": report.evaluation_rows,
+        **({"rule_agreement": agrees} if agrees is not None else {}),
+    }
+
+
+def _estimates(reports: Mapping[str, PolicyReport]) -> dict[str, float]:
     metrics: dict[str, float] = {}
     for name, report in reports.items():
         for estimator, estimate in report.evaluation.estimates.items():
@@ -287,192 +423,15 @@ def _metrics(reports: Mapping[str, PolicyReport]) -> dict[str, float]:
     return metrics
 
 
-def retrain(
-    source: SqlStore | FileLog,
-    config: TactfulConfig,
-    config_text: str,
-    tracking: Tracking,
-    *,
-    settings: PolicySettings | None = None,
-    holdout: float = 0.3,
-    passes: int = 1,
-    seed: int = 0,
-    promote: bool = True,
-    apprentice: bool = False,
-    sweep: bool = False,
-    plots_dir: Path | None = None,
-    echo: Echo = print,
-) -> TrainingReport:
-    """Train, evaluate, gate, log, register; promote when the gate passes and ``promote``.
-
-    ``source`` is the store, or a DSJSON file already read (:func:`training.logs.read_dsjson`).
-    A file carries no events and no store positions, so a candidate trained from one is
-    never promoted by the gate: its guardrails (dismiss and opt-out rates) would read as
-    zero for every policy and pass unchecked, and its ``last_seq`` (0) tells the online
-    learner nothing about which stored decisions the model has already seen.
-    Plots are written to ``plots_dir`` (default: ``<tracking root>/plots``) and logged.
-    """
-    if isinstance(source, FileLog):
-        echo(f"reading decisions from {source.path}")
-        rows, summary = source.rows, source.summary
-    else:
-        echo("reading the decision log")
-        rows, summary = read_log(source)
-    echo(f"  {summary.decisions} closed decisions, {summary.learnable} learnable")
-    if not rows:
-        where = source.path if isinstance(source, FileLog) else "the decision log"
-        raise EmptyLog(
-            f"{where} holds no learnable decision ({summary.decisions} closed): nothing to "
-            "train on, so no model is registered; check the database, or close the reward "
-            "windows first"
-        )
-    train_rows, eval_rows = split(rows, holdout) if len(rows) >= 2 else (rows, [])
-    if apprentice:
-        imitable, total = imitable_share(train_rows)
-        echo(f"  apprentice mode: imitating the rule choice of {imitable} of {total} decisions")
-    plots_dir = plots_dir or tracking.root / "plots"
-    plots_dir.mkdir(parents=True, exist_ok=True)
-    settings = settings or config.policy
-    catalog = config.catalog()
-    extra_artifacts: dict[str, Path] = {}
-    bounds = value_bounds(config.reward)
-    columns = action_columns(eval_rows)
-    features = to_matrix((row.decision.features for row in eval_rows), WIDTH)
-    champion = tracking.champion(config)
-    incumbent_policy: Policy | None = champion.policy if champion is not None else None
-    incumbent_name = "champion" if champion is not None else "logging"
-    targets: dict[str, Sequence[NDArray[np.float64]]] = {}
-    reports: dict[str, PolicyReport] = {}
-    if len(eval_rows) >= 10:
-        targets["logging"] = [np.array(list(row.decision.pmf.values())) for row in eval_rows]
-        targets["never_offer"] = target_probabilities(NeverOffer(), eval_rows)[1]
-        if incumbent_policy is not None:
-            targets["champion"] = target_probabilities(incumbent_policy, eval_rows)[1]
-    if sweep and len(eval_rows) >= 10:
-        from training.sweep import chosen, rank, ranking_table
-        from training.sweep import sweep as run_sweep
-
-        incumbent = evaluate_policy(
-            incumbent_name, targets[incumbent_name], eval_rows, columns, features, seed, bounds
-        )
-        reports[incumbent_name] = incumbent
-        echo(
-            f"sweeping learning settings: the best DR estimate among those that pass the "
-            f"promotion gate against the {incumbent_name} policy (DR {incumbent.dr.value:+.4f})"
-        )
-        results = run_sweep(train_rows, eval_rows, config, passes=passes, seed=seed, echo=echo)
-        ranking = rank(results, incumbent, len(eval_rows))
-        table = plots_dir / "sweep.md"
-        table.write_text(ranking_table(ranking, incumbent), encoding="utf-8")
-        extra_artifacts[table.name] = table
-        best = chosen(ranking)
-        if best is None:
-            echo("  no setting passes the gate: training with the configured settings")
-        else:
-            settings = best.settings
-            echo(f"  chosen: {best.overrides or 'the configured settings'}")
-    echo(f"training a candidate on {len(train_rows)} decisions (VW, {passes} pass(es))")
-    candidate = train_candidate(
-        train_rows, settings, config.reward, catalog, passes=passes, apprentice=apprentice
-    )
-    agrees = agreement(candidate, eval_rows or train_rows)
-    if agrees is not None:
-        echo(f"  the candidate agrees with the logged rule choice {agrees:.1%} of the time")
-
-    if len(eval_rows) >= 10:
-        echo(f"evaluating off-policy on the newest {len(eval_rows)} decisions with a choice")
-        targets = {"candidate": target_probabilities(candidate, eval_rows)[1], **targets}
-        done, reports = reports, {}
-        for name, pmfs in targets.items():
-            reports[name] = done.get(name) or evaluate_policy(
-                name, pmfs, eval_rows, columns, features, seed, bounds
-            )
-            dr = reports[name].dr
-            echo(f"  {name:12s} DR {dr.value:+.4f}  [{dr.low:+.4f}, {dr.high:+.4f}]")
-        decision = gate(reports["candidate"], reports[incumbent_name], len(eval_rows))
-    else:
-        decision = GateDecision(False, [f"held: only {len(eval_rows)} evaluation rows"])
-    if isinstance(source, FileLog):
-        reason = "held: trained from a file: no events to check the guardrails against"
-        decision = GateDecision(False, [*decision.reasons, reason])
-    for reason in decision.reasons:
-        echo(f"  gate {reason}")
-    echo(f"  {decision.verdict}")
-
-    report = TrainingReport(
-        summary,
-        len(train_rows),
-        len(eval_rows),
-        reports,
-        decision,
-        candidate=candidate,
-        rule_agreement=agrees,
-    )
-    plots = []
-    if reports:
-        plots.append(
-            ope_comparison(
-                {
-                    name: {e: (x.value, x.low, x.high) for e, x in r.evaluation.estimates.items()}
-                    for name, r in reports.items()
-                },
-                plots_dir / "ope_comparison.png",
-                "Off-policy estimates on the holdout (95% intervals)",
-            )
-        )
-    if train_rows:
-        echo("replaying the training log for the learning curve")
-        fresh = VWPolicy(settings, candidate.cost_range, catalog)
-        plots.append(
-            learning_curve(
-                {
-                    "candidate (progressive IPS)": progressive_curve(fresh, train_rows),
-                    "logging policy": running_mean(train_rows),
-                },
-                plots_dir / "learning_curve.png",
-                "Learning curve on the training log",
-                "reward per decision",
-            )
-        )
-    echo("logging the run to MLflow")
-    run = tracking.log_training(
-        policy=candidate,
-        config=config,
-        config_text=config_text,
-        params={
-            "vw_arguments": candidate.arguments,
-            "passes": passes,
-            "holdout": holdout,
-            "data_source": str(source.path) if isinstance(source, FileLog) else "store",
-            "data_first_seq": summary.first_seq,
-            "data_last_seq": summary.last_seq,
-            "catalog_version": catalog.version,
-            "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
-            **{f"policy.{k}": v for k, v in settings.model_dump().items()},
-        },
-        metrics={
-            **_metrics(reports),
-            "decisions": summary.decisions,
-            "learnable": summary.learnable,
-            "skipped": summary.skipped,
-            "no_offer_decisions": summary.no_offer,
-            "events": summary.events,
-            "train_rows": len(train_rows),
-            "evaluation_rows": len(eval_rows),
-            **({"rule_agreement": agrees} if agrees is not None else {}),
-        },
-        artifacts={**{p.name: p for p in plots}, **extra_artifacts},
-        tags={"tactful.incumbent": incumbent_name},
-        last_seq=train_rows[-1].seq if train_rows and isinstance(source, SqlStore) else 0,
-        database_id=source.database_id if isinstance(source, SqlStore) else None,
-    )
-    report.plots = plots
-    report.run_id, report.model_version = run.run_id, run.model_version
+def conclude(
+    tracking: Tracking, run: LoggedRun, decision: GateDecision, promote: bool, echo: Echo
+) -> bool:
+    """Record the gate's decision on the run; move the champion alias when it passed and
+    ``promote``. Whether it moved."""
     tracking.log_gate(run.run_id, decision.promote, decision.reasons)
     if decision.promote and promote and run.model_version is not None:
         tracking.promote(run.model_version, "; ".join(decision.reasons))
-        report.promoted = True
         echo(f"promoted model version {run.model_version} to champion")
-    else:
-        echo(f"registered model version {run.model_version}; champion unchanged")
-    return report
+        return True
+    echo(f"registered model version {run.model_version}; champion unchanged")
+    return False

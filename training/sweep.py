@@ -18,26 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from bandit import PolicySettings, TactfulConfig
 from bandit.policy import Policy
-from features import to_matrix
 from training.candidate import target_probabilities, train_candidate
+from training.evaluate import PolicyReport, holdout_of
+from training.gate import GateDecision, gate
 from training.logs import Logged
-from training.retrain import (
-    WIDTH,
-    GateDecision,
-    PolicyReport,
-    action_columns,
-    evaluate_policy,
-    gate,
-    value_bounds,
-)
 
 Echo = Callable[[str], None]
 
@@ -91,11 +82,8 @@ def score(
     seed: int = 0,
 ) -> SweepResult:
     """One trained policy's evaluation on the holdout, exactly as the gate will see it."""
-    columns = action_columns(eval_rows)
-    features: NDArray[np.float64] = to_matrix((row.decision.features for row in eval_rows), WIDTH)
     pmfs = target_probabilities(policy, eval_rows)[1]
-    bounds = value_bounds(config.reward)
-    report = evaluate_policy("candidate", pmfs, eval_rows, columns, features, seed, bounds)
+    report = holdout_of(eval_rows, config.reward, seed).report("candidate", pmfs)
     return SweepResult(dict(overrides), settings, report)
 
 
@@ -141,6 +129,38 @@ def chosen(ranking: Sequence[Ranked]) -> SweepResult | None:
     if ranking and ranking[0].verdict.promote:
         return ranking[0].result
     return None
+
+
+def choose_settings(
+    train_rows: Sequence[Logged],
+    eval_rows: Sequence[Logged],
+    incumbent: PolicyReport,
+    config: TactfulConfig,
+    *,
+    passes: int,
+    seed: int,
+    plots_dir: Path,
+    echo: Echo,
+) -> tuple[PolicySettings | None, Path]:
+    """Sweep the default grid; the chosen setting (:func:`chosen`), if any, and the ranking.
+
+    The ranking is written to ``plots_dir`` as ``sweep.md`` (:func:`ranking_table`), for
+    the training run to log.
+    """
+    echo(
+        f"sweeping learning settings: the best DR estimate among those that pass the "
+        f"promotion gate against the {incumbent.name} policy (DR {incumbent.dr.value:+.4f})"
+    )
+    results = sweep(train_rows, eval_rows, config, passes=passes, seed=seed, echo=echo)
+    ranking = rank(results, incumbent, len(eval_rows))
+    table = plots_dir / "sweep.md"
+    table.write_text(ranking_table(ranking, incumbent), encoding="utf-8")
+    best = chosen(ranking)
+    if best is None:
+        echo("  no setting passes the gate: training with the configured settings")
+        return None, table
+    echo(f"  chosen: {best.overrides or 'the configured settings'}")
+    return best.settings, table
 
 
 def label(overrides: dict[str, Any]) -> str:

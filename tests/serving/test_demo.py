@@ -12,9 +12,9 @@ from serving.commands import program
 from serving.demo import PAIRED_HEADER, DemoOptions, run_demo, where_next
 from tests.builders import EXAMPLE_CONFIG
 from tests.commands import check_command
-from training.logs import read_log
 from training.retrain import imitable_share
 from training.simulator import Tally
+from training.sources import read_log
 from training.tracking import DEMO_EXPERIMENT, Tracking
 
 

@@ -32,7 +32,8 @@ from bandit.storage import SqlStore
 from features import SessionContext
 from tests.builders import EXAMPLE_CONFIG, NOW, completed_upload, context
 from tests.storage.journeys import Clock
-from training.logs import Logged, LogSummary, read_log
+from training.logs import Logged, LogSummary
+from training.sources import StoreSource, read_log
 
 if TYPE_CHECKING:  # MLflow is imported only by the tests that use it: it takes seconds
     from training.retrain import TrainingReport
@@ -222,4 +223,4 @@ def trained(
     """One retraining run on the shared log into the shared folder; its gate passes."""
     from training.retrain import retrain
 
-    return retrain(synthetic_store, config, CONFIG_TEXT, shared_tracking, echo=quiet)
+    return retrain(StoreSource(synthetic_store), config, CONFIG_TEXT, shared_tracking, echo=quiet)

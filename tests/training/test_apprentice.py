@@ -28,8 +28,9 @@ from tests.training.conftest import (
     write_synthetic_log,
 )
 from training.candidate import agreement, imitation_rows, train_candidate, write_examples
-from training.logs import Logged, LogSummary, read_log, split
+from training.logs import Logged, LogSummary, split
 from training.retrain import NothingToImitate, TrainingReport, imitable_share, retrain
+from training.sources import StoreSource, read_log
 from training.tracking import Tracking
 
 #: Short training prefixes: early training, where imitation has something to add.
@@ -150,7 +151,7 @@ def test_apprentice_training_on_a_log_without_rule_choices_is_refused_before_any
     store = SqlStore(f"sqlite:///{no_rules_db}", config.reward)
     try:
         with pytest.raises(NothingToImitate, match="none of the 42 training decisions carries"):
-            retrain(store, config, CONFIG_TEXT, tracking, apprentice=True, echo=quiet)
+            retrain(StoreSource(store), config, CONFIG_TEXT, tracking, apprentice=True, echo=quiet)
     finally:
         store.close()
 

@@ -22,8 +22,9 @@ from tests.builders import EXAMPLE_CONFIG
 from tests.training.conftest import CONFIG_TEXT, TrackingFactory, quiet
 from training.candidate import train_candidate, write_examples
 from training.export import export_dsjson
-from training.logs import FileLog, LogFileError, Logged, LogSummary, read_dsjson
-from training.retrain import retrain
+from training.logs import LogFileError, Logged, LogSummary, read_dsjson
+from training.retrain import EmptyLog, retrain
+from training.sources import FileLog
 from training.tracking import LAST_SEQ_TAG, MODEL_NAME
 
 Rows = tuple[list[Logged], LogSummary]
@@ -123,6 +124,23 @@ def lines_of(path: Path, count: int) -> list[str]:
 def write_lines(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+def test_a_file_without_a_learnable_decision_is_refused_by_its_path(
+    exported: Path, config: TactfulConfig, new_tracking: TrackingFactory, tmp_path: Path
+) -> None:
+    skipped = json.loads(lines_of(exported, 1)[0])
+    skipped["_skipLearn"] = True
+    path = write_lines(tmp_path / "unlearnable.dsjson", [json.dumps(skipped)])
+    tracking = new_tracking(tmp_path / "mlruns")
+    said: list[str] = []
+
+    with pytest.raises(EmptyLog) as refused:
+        retrain(FileLog(path, *read_dsjson(path)), config, CONFIG_TEXT, tracking, echo=said.append)
+
+    assert str(refused.value).startswith(f"{path} holds no learnable decision (1 closed)")
+    assert said == [f"reading decisions from {path}", "  1 closed decisions, 0 learnable"]
+    assert tracking.champion_version() is None
 
 
 def test_a_bad_line_is_refused_with_its_file_and_number(exported: Path, tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ from tests.storage.journeys import (
     offer_ids,
     uniform_decider,
 )
-from training.export import closed_records, export_dsjson
+from training.export import export_dsjson
+from training.sources import closed_records
 
 AFTER_WINDOW = timedelta(seconds=601)
 MINUTE = timedelta(minutes=1)

@@ -18,6 +18,7 @@ from tests.training.conftest import (
 )
 from training.promotion import MIN_TRAINING_DECISIONS, promotion_problem
 from training.retrain import retrain
+from training.sources import StoreSource
 
 runner = CliRunner()
 #: A small log: its candidate learns from 28 decisions, well under the minimum.
@@ -52,7 +53,7 @@ def small_version(
     try:
         write_synthetic_log(store, config, decisions=SMALL_LOG, prefix="small")
         tracking = new_tracking(root / "mlruns")
-        report = retrain(store, config, CONFIG_TEXT, tracking, echo=quiet)
+        report = retrain(StoreSource(store), config, CONFIG_TEXT, tracking, echo=quiet)
     finally:
         store.close()
     assert report.model_version is not None

@@ -29,6 +29,7 @@ from bandit.storage import SqlStore
 from tests.builders import ROOT
 from tests.training.conftest import CONFIG_TEXT, STORAGE, TrackingFactory, quiet
 from training.retrain import TrainingReport, retrain
+from training.sources import StoreSource
 from training.tracking import CHAMPION, MODEL_NAME, Tracking
 
 CHAMPION_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
@@ -81,7 +82,7 @@ def test_training_logs_its_model_without_a_single_mlflow_warning(
     tracking = new_tracking(tmp_path / "mlruns")
 
     with mlflow_warnings() as said:
-        report = retrain(synthetic_store, config, CONFIG_TEXT, tracking, echo=quiet)
+        report = retrain(StoreSource(synthetic_store), config, CONFIG_TEXT, tracking, echo=quiet)
 
     assert report.model_version is not None
     assert said == []

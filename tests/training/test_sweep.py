@@ -27,17 +27,18 @@ from tests.training.conftest import (
     sqlite_store,
     write_synthetic_log,
 )
-from tests.training.test_retrain import policy_report
+from tests.training.test_gate import policy_report
 from training.candidate import target_probabilities
-from training.intervals import Estimate
-from training.logs import Logged, LogSummary, read_log, split
-from training.retrain import (
+from training.evaluate import (
     WIDTH,
     PolicyReport,
     action_columns,
     evaluate_policy,
     value_bounds,
 )
+from training.intervals import Estimate
+from training.logs import Logged, LogSummary, split
+from training.sources import read_log
 from training.sweep import (
     Ranked,
     SweepResult,

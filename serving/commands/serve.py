@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +10,7 @@ from uvicorn.supervisors import Multiprocess
 
 from serving.commands import common
 from serving.commands.common import ConfigOption, DatabaseOption
+from serving.commands.worker import BoundApp
 from serving.logs import uvicorn_log_config
 from serving.settings import Settings
 
@@ -34,14 +34,13 @@ def serve(
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve with ``settings`` in each of ``workers`` processes.
 
-    The app is the factory bound to these settings, not an import string: several
-    workers each receive it pickled, so the command line's options reach every worker
-    without passing through environment variables. uvicorn's ``run`` takes only an
-    import string for several workers, so they are started here as it starts them.
+    The app is the factory bound to these settings (:class:`BoundApp`), not an import
+    string: several workers each receive it pickled, so the command line's options
+    reach every worker without passing through environment variables. uvicorn's
+    ``run`` takes only an import string for several workers, so they are started here
+    as it starts them.
     """
-    from serving.app import factory  # the whole service: only when it is served
-
-    app = partial(factory, settings)
+    app = BoundApp.of(settings)
     options: dict[str, Any] = {
         "host": host,
         "port": port,

@@ -71,8 +71,9 @@ class Service:
             self.key(user_id), session_id, context, renderable=renderable, rule_choice=rule_choice
         )
         self.metrics.decision_seconds.observe(time.perf_counter() - started)
-        # The id as a field: this runs in the thread pool, whose log context the route's
-        # (set when this returns) does not reach. The line reads as it would with it.
+        # The decision id as a field, not through the log context: this runs in the thread
+        # pool, and the route sets the request's context only once it returns. The line
+        # reads the same either way.
         log.info(
             "decided",
             extra={

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bandit.catalog import NO_OFFER, Catalog
 from bandit.clock import utcnow
@@ -16,6 +18,26 @@ from bandit.rules import Eligibility, Situation, eligibility
 from features import SessionContext, extract
 
 
+class PolicySource(Protocol):
+    """Whatever owns the policy a decider decides with, when it can change while serving.
+
+    The decider reads ``policy`` once per decision and keeps no copy, so a service that
+    swaps its model in one place (its serving model) has every later decision use it.
+    """
+
+    @property
+    def policy(self) -> Policy:
+        """The policy the next decision uses."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FixedPolicy:
+    """A policy that never changes: what a decider built from a plain policy decides with."""
+
+    policy: Policy
+
+
 class Decider:
     """Answers "which offer, if any?" at a decision point, and remembers what it chose.
 
@@ -26,15 +48,20 @@ class Decider:
     def __init__(
         self,
         config: TactfulConfig,
-        policy: Policy,
+        policy: Policy | PolicySource,
         store: RespectStore | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
         self.catalog: Catalog = config.catalog()
-        self.policy = policy
+        self.source: PolicySource = FixedPolicy(policy) if isinstance(policy, Policy) else policy
         self.store: RespectStore = store if store is not None else InMemoryRespectStore()
         self.clock = clock
+
+    @property
+    def policy(self) -> Policy:
+        """The policy the next decision uses (read from its owner, never copied)."""
+        return self.source.policy
 
     def _situation(
         self,

@@ -226,14 +226,16 @@ def create_app(
     return app
 
 
-def factory() -> Any:
-    """Entry point for ``uvicorn --factory serving.app:factory`` (settings from the environment).
+def factory(settings: Settings | None = None) -> Any:
+    """The app of a server process: its settings, or with none those of the environment.
 
-    This process is the server, so all its logging takes the configured format. A bad
-    setting or config is one line on stderr and exit code 1, not a traceback.
+    ``uvicorn --factory serving.app:factory`` calls it bare (settings from ``TACTFUL_*``);
+    ``tactful serve`` binds the settings it built. This process is the server, so all
+    its logging takes the configured format. A bad setting or config is one line on
+    stderr and exit code 1, not a traceback.
     """
     try:
-        settings = load_settings()
+        settings = settings if settings is not None else load_settings()
         configure_process(settings.log_level, settings.log_format)
         return create_app(settings, freeze_gc=True)
     except (SettingsProblem, ConfigError) as error:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bandit import EventKind, make_policy
-from bandit.artifact import dump_policy
+from bandit import EventKind
 from bandit.storage import Checkpoint, Finished
+from serving.model import ForeignModel
 from serving.service import Service
 
 if TYPE_CHECKING:  # MLflow is imported only when a registry exists: it takes seconds
@@ -67,32 +67,12 @@ class Rolling:
         }
 
 
-def foreign_cursor(trained_on: str | None, serving: str) -> str | None:
-    """Why a model's log cursor cannot be used on the ``serving`` database, or ``None``.
-
-    A cursor is a decision seq, a position in one database's log: the same number in
-    another database points at unrelated decisions, and a learner resuming there
-    would silently skip every decision before it.
-    """
-    if trained_on == serving:
-        return None
-    if trained_on is None:
-        return (
-            "it records no database (trained from a file, or registered before models "
-            f"recorded one), so its log position means nothing in database {serving}; "
-            "train a model on this database to replace it"
-        )
-    return (
-        f"it was trained on database {trained_on}, not this one ({serving}), so its log "
-        "position means nothing here; train a model on this database to replace it"
-    )
-
-
 class Learner:
     """Runs in a background thread of each server process; at most one is active."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
+        self.model = service.serving
         self.settings = service.settings
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.active = False
@@ -168,19 +148,13 @@ class Learner:
         now = time.monotonic()
         if now - self._last_refresh >= self.settings.checkpoint_poll_seconds:
             self._last_refresh = now
-            self.service.refresh()
+            self.model.refresh()
         return 0
 
     def _take_over(self) -> None:
         """Become the learner: resume from the last good checkpoint (or a fresh model)."""
-        service = self.service
-        checkpoint: Checkpoint | None = service.store.models.latest_checkpoint()
-        policy = service.verified(checkpoint) if checkpoint is not None else None
-        if policy is None or checkpoint is None:
-            policy, self.cursor, checkpoint_id = make_policy(service.config), 0, None
-        else:
-            self.cursor, checkpoint_id = checkpoint.last_seq, checkpoint.id
-        service.swap(policy, checkpoint_id)
+        checkpoint = self.model.load()
+        self.cursor = checkpoint.last_seq if checkpoint is not None else 0
         self.active = True
         self.learned_since_checkpoint = 0
         log.info("learner active", extra={"fields": {"holder": self.holder, "cursor": self.cursor}})
@@ -252,31 +226,20 @@ class Learner:
         version = tracking.champion_version()
         if version is None or version == self.champion_version:
             return False
-        service = self.service
         try:
-            champion = tracking.champion(service.config)
+            champion = tracking.champion(self.service.config)
             if champion is None:
                 return False
-            foreign = foreign_cursor(champion.database_id, service.store.database_id)
-            if foreign is not None:
-                service.metrics.model_swaps.labels(result="refused").inc()
-                log.warning(
-                    "refused champion", extra={"fields": {"version": version, "reason": foreign}}
-                )
-                self.champion_version = version
-                return False
-            service.trial(champion.policy)
+            adopted = self.model.adopt(champion.policy, champion.database_id)
+        except ForeignModel as foreign:
+            self._refuse_champion(version, str(foreign), logging.WARNING)
+            return False
         except Exception as error:  # a broken registry entry must not stop serving
-            service.metrics.model_swaps.labels(result="refused").inc()
-            log.error(
-                "refused champion", extra={"fields": {"version": version, "reason": str(error)}}
-            )
-            self.champion_version = version
+            self._refuse_champion(version, str(error), logging.ERROR)
             return False
         self.champion_version = version
-        if champion.policy.model_id_ == service.serving.policy.model_id_:
-            return False  # already serving this champion's lineage (e.g. after a restart)
-        service.swap(champion.policy, None)
+        if not adopted:
+            return False
         self.cursor = champion.last_seq
         self.checkpoint()
         log.info(
@@ -285,6 +248,12 @@ class Learner:
         )
         return True
 
+    def _refuse_champion(self, version: str, reason: str, level: int) -> None:
+        """One log line per refused champion version; it is not tried again."""
+        self.service.metrics.model_swaps.labels(result="refused").inc()
+        log.log(level, "refused champion", extra={"fields": {"version": version, "reason": reason}})
+        self.champion_version = version
+
     def step(self) -> int:
         """Close due windows and learn every finished decision after the cursor."""
         service = self.service
@@ -292,7 +261,7 @@ class Learner:
         learned = 0
         while True:
             batch = service.store.log.finished(self.cursor, limit=BATCH, now=service.clock())
-            policy = service.serving.policy
+            policy = self.model.policy
             for finished in batch:
                 if finished.reward is not None:
                     policy.learn(finished.decision, finished.reward)
@@ -324,11 +293,7 @@ class Learner:
 
     def checkpoint(self) -> Checkpoint:
         """Save the serving model with the cursor it has learned up to."""
-        policy = self.service.serving.policy
-        saved = self.service.store.models.save_checkpoint(
-            policy.version, self.cursor, dump_policy(policy)
-        )
-        self.service.serving.checkpoint_id = saved.id
+        saved = self.model.save(self.cursor)
         self.learned_since_checkpoint = 0
         self.snapshot()
         log.info(

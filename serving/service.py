@@ -5,31 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from bandit import (
-    NO_OFFER,
-    Decider,
-    Decision,
-    EventKind,
-    IncompatibleModel,
-    Policy,
-    TactfulConfig,
-    make_policy,
-)
-from bandit.artifact import load_policy
+from bandit import Decider, Decision, EventKind, TactfulConfig
 from bandit.catalog import FollowUp
 from bandit.clock import utcnow
-from bandit.rules import Eligibility
-from bandit.storage import Checkpoint, DecisionRecord, EventOutcome, SqlStore, checksum
-from features import SessionContext, extract
+from bandit.storage import DecisionRecord, EventOutcome, SqlStore
+from features import SessionContext
 from serving.auth import InvalidRewardToken, reward_token, reward_token_key, valid_reward_token
-from serving.logs import decision_id_var
 from serving.metrics import Metrics
+from serving.model import ServingModel
 from serving.settings import Settings
 
 log = logging.getLogger("tactful.service")
@@ -43,16 +30,8 @@ def user_key(secret: str, user_id: str) -> str:
     return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
-@dataclass
-class Serving:
-    """The model that answers decisions, with where it came from."""
-
-    policy: Policy
-    checkpoint_id: int | None
-
-
 class Service:
-    """Decides, records and explains; owns the serving model and its swaps."""
+    """Decides, records and explains, with the model :attr:`serving` holds."""
 
     def __init__(
         self,
@@ -70,14 +49,8 @@ class Service:
         self.metrics = metrics
         self._secret = settings.user_key_secret.get_secret_value()
         self._token_key = reward_token_key(self._secret)
-        self._swap_lock = threading.Lock()
-        self._refused: set[int] = set()
-        checkpoint = store.models.latest_checkpoint()
-        policy = self.verified(checkpoint) if checkpoint is not None else None
-        self.serving = Serving(
-            policy or make_policy(config), checkpoint.id if policy and checkpoint else None
-        )
-        self.decider = Decider(config, self.serving.policy, store.respect, clock=clock)
+        self.serving = ServingModel(config, store, metrics)
+        self.decider = Decider(config, self.serving, store.respect, clock=clock)
 
     # -- decisions and events -----------------------------------------------------------------
 
@@ -99,10 +72,18 @@ class Service:
             self.key(user_id), session_id, context, renderable=renderable, rule_choice=rule_choice
         )
         self.metrics.decision_seconds.observe(time.perf_counter() - started)
-        decision_id_var.set(decision.decision_id)
+        # The decision id as a field, not through the log context: this runs in the thread
+        # pool, and the route sets the request's context only once it returns. The line
+        # reads the same either way.
         log.info(
             "decided",
-            extra={"fields": {"offer": decision.chosen, "probability": decision.probability}},
+            extra={
+                "fields": {
+                    "decision_id": decision.decision_id,
+                    "offer": decision.chosen,
+                    "probability": decision.probability,
+                }
+            },
         )
         self.metrics.decisions.labels(offer=decision.chosen).inc()
         for removal in decision.explanation.removed:
@@ -153,57 +134,3 @@ class Service:
         closed = self.store.outcomes.close_windows(self.clock(), force=force)
         self.metrics.rewards_joined.inc(closed)
         return closed
-
-    # -- the serving model ----------------------------------------------------------------------
-
-    def verified(self, checkpoint: Checkpoint) -> Policy | None:
-        """Load a checkpoint only if its checksum holds and it makes one sane prediction."""
-        try:
-            if checksum(checkpoint.data) != checkpoint.checksum:
-                raise IncompatibleModel("checksum mismatch")
-            policy = load_policy(checkpoint.data, self.catalog)
-            self.trial(policy)
-        except IncompatibleModel as error:
-            self._refused.add(checkpoint.id)
-            self.metrics.model_swaps.labels(result="refused").inc()
-            log.error(
-                "refused checkpoint",
-                extra={"fields": {"checkpoint": checkpoint.id, "reason": str(error)}},
-            )
-            return None
-        return policy
-
-    def trial(self, policy: Policy) -> None:
-        """One prediction over the whole catalog; raise :class:`IncompatibleModel` if it fails."""
-        actions = (NO_OFFER, *self.catalog.offers)
-        features = extract(SessionContext(placement="trial"))
-        try:
-            policy.decide(features, Eligibility(actions), decision_id="trial")
-        except Exception as error:
-            raise IncompatibleModel(f"trial prediction failed: {error}") from error
-
-    def swap(self, policy: Policy, checkpoint_id: int | None) -> None:
-        """Serve ``policy`` from now on; requests in flight finish on the old one."""
-        with self._swap_lock:
-            self.serving = Serving(policy, checkpoint_id)
-            self.decider.policy = policy
-        self.metrics.model_swaps.labels(result="swapped").inc()
-        log.info(
-            "serving model swapped",
-            extra={"fields": {"policy_version": policy.version, "checkpoint": checkpoint_id}},
-        )
-
-    def refresh(self) -> bool:
-        """Swap in the newest checkpoint if it is newer and sound; keep the old one otherwise."""
-        checkpoint = self.store.models.latest_checkpoint()
-        if checkpoint is None or checkpoint.id in self._refused:
-            return False
-        if checkpoint.id == self.serving.checkpoint_id:
-            return False
-        if self.serving.checkpoint_id is not None and checkpoint.id < self.serving.checkpoint_id:
-            return False
-        policy = self.verified(checkpoint)
-        if policy is None:
-            return False
-        self.swap(policy, checkpoint.id)
-        return True

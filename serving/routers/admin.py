@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from serving.auth import AdminAccess
 from serving.deps import ServiceDep
@@ -17,25 +18,29 @@ router = APIRouter(
 )
 
 
+# Every route is async with at most one thread-pool hop, for the blocking part (see
+# ``decisions.decide``); reading the serving model needs none.
+
+
 @router.post("/windows/close", response_model=WindowsClosed)
-def close_windows(service: ServiceDep, force: bool = False) -> WindowsClosed:
+async def close_windows(service: ServiceDep, force: bool = False) -> WindowsClosed:
     """Close every due reward window now (every open one with ``force=true``)."""
-    return WindowsClosed(closed=service.close_windows(force=force))
+    return WindowsClosed(closed=await run_in_threadpool(service.close_windows, force))
 
 
 @router.post("/model/reload", response_model=ModelStatus)
-def reload_model(service: ServiceDep) -> ModelStatus:
+async def reload_model(service: ServiceDep) -> ModelStatus:
     """Load the newest sound checkpoint; the old model keeps serving otherwise."""
-    service.refresh()
-    return model_status(service)
+    await run_in_threadpool(service.serving.refresh)
+    return await model_status(service)
 
 
 @router.get("/model", response_model=ModelStatus)
-def model_status(service: ServiceDep) -> ModelStatus:
+async def model_status(service: ServiceDep) -> ModelStatus:
     """Which model is serving."""
-    serving = service.serving
+    served = service.serving.served
     return ModelStatus(
-        policy_version=serving.policy.version,
-        checkpoint_id=serving.checkpoint_id,
-        learned=serving.policy.n_learned_,
+        policy_version=served.policy.version,
+        checkpoint_id=served.checkpoint_id,
+        learned=served.policy.n_learned_,
     )

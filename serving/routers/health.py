@@ -6,14 +6,16 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from serving.deps import MetricsDep, ServiceDep
 
 router = APIRouter(tags=["health"])
+# Async routes; only the store's ping blocks, and it takes the one thread-pool hop.
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
@@ -22,11 +24,11 @@ def healthz() -> dict[str, str]:
     "/readyz",
     responses={503: {"description": "Not ready: the store is unreachable (reasons listed)."}},
 )
-def readyz(service: ServiceDep) -> JSONResponse:
+async def readyz(service: ServiceDep) -> JSONResponse:
     """Ready when the store answers and a model is loaded; otherwise 503 with the reasons."""
     problems = []
     try:
-        service.store.ping()
+        await run_in_threadpool(service.store.ping)
     except SQLAlchemyError as error:
         problems.append(f"store unreachable: {type(error).__name__}")
     version = service.serving.policy.version
@@ -38,6 +40,6 @@ def readyz(service: ServiceDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(registry: MetricsDep) -> Response:
+async def metrics(registry: MetricsDep) -> Response:
     """Prometheus text format."""
     return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

@@ -14,7 +14,8 @@ router = APIRouter(
 )
 
 
+# Async, with no thread-pool hop: the catalog is in memory.
 @router.get("", response_model=list[OfferView])
-def list_offers(service: ServiceDep) -> list[OfferView]:
+async def list_offers(service: ServiceDep) -> list[OfferView]:
     """Every offer in the catalog, rendered as a client would show it."""
     return [OfferView.of(offer) for offer in service.catalog]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from starlette.concurrency import run_in_threadpool
 
 from serving.auth import ClientAccess
 from serving.deps import ServiceDep
@@ -21,9 +22,10 @@ UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9
 
 
 @router.put("/{user_id}/preferences", response_model=PreferencesResponse)
-def put_preferences(
+async def put_preferences(
     user_id: UserId, body: PreferencesRequest, service: ServiceDep
 ) -> PreferencesResponse:
     """Opt a user out of all offers, or back in."""
-    service.set_opted_out(user_id, body.opted_out)
+    # async with one thread-pool hop for the store, as ``decisions.decide``.
+    await run_in_threadpool(service.set_opted_out, user_id, body.opted_out)
     return PreferencesResponse(opted_out=body.opted_out)

@@ -118,7 +118,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def restored_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """``tactful serve`` exports its options as ``TACTFUL_*`` variables: undo them after."""
+    """The commands read ``TACTFUL_*`` variables under their options: set them, undone after."""
     monkeypatch.setenv("TACTFUL_CONFIG", str(tmp_path / "unset.toml"))
     monkeypatch.setenv("TACTFUL_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
 

@@ -1,13 +1,14 @@
 """The ``tactful`` command line, run in-process through typer's test runner.
 
 Commands that touch the database run on a SQLite file of the test's own, filled
-through the real decider; ``TACTFUL_*`` variables the CLI exports are restored
-after each test.
+through the real decider; the ``TACTFUL_*`` variables each test sets are restored
+after it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from datetime import timedelta
@@ -34,7 +35,7 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture(autouse=True)
 def restored_environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
-    """The CLI exports its options as ``TACTFUL_*`` variables: set them here so they are undone."""
+    """The CLI reads ``TACTFUL_*`` variables under its options: set them here so they are undone."""
     monkeypatch.setenv("TACTFUL_CONFIG", str(EXAMPLE_CONFIG))
     monkeypatch.setenv("TACTFUL_DATABASE_URL", database_url)
 
@@ -197,6 +198,20 @@ def test_windows_close_force_closes_every_open_window(
     assert result.exit_code == 0, result.output
     assert "closed 3 reward window(s)" in result.stdout
     assert "open" not in status_counts(config, database_url)
+
+
+def test_an_option_overrides_its_variable_without_changing_the_environment(
+    config: TactfulConfig, tmp_path: Path
+) -> None:
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    open_decisions(config, elsewhere)
+    before = dict(os.environ)
+
+    result = runner.invoke(app, ["windows", "close", "--force", "--database-url", elsewhere])
+
+    assert result.exit_code == 0, result.output
+    assert "closed 3 reward window(s)" in result.stdout  # the option's database, not $TACTFUL_…
+    assert dict(os.environ) == before
 
 
 # --- databases that are not there ---------------------------------------------------------

@@ -8,8 +8,8 @@ import pytest
 
 from bandit import load_config
 from bandit.storage import SqlStore
-from serving.commands import program
-from serving.demo import PAIRED_HEADER, DemoOptions, run_demo, where_next
+from serving.commands.printed import program
+from serving.demo.harness import PAIRED_HEADER, DemoOptions, run_demo, where_next
 from tests.builders import EXAMPLE_CONFIG
 from tests.commands import check_command
 from training.retrain import imitable_share

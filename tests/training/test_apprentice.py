@@ -183,7 +183,7 @@ def test_apprentice_mode_counts_the_decisions_it_imitates(
 def test_train_apprentice_without_rule_choices_exits_non_zero_in_one_line(
     no_rules_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TACTFUL_CONFIG", str(EXAMPLE_CONFIG))  # the CLI exports its options
+    monkeypatch.setenv("TACTFUL_CONFIG", str(EXAMPLE_CONFIG))  # the CLI reads its variables
     monkeypatch.setenv("TACTFUL_DATABASE_URL", f"sqlite:///{no_rules_db}")
     mlruns = tmp_path / "mlruns"
 

@@ -282,7 +282,7 @@ def test_the_learner_adopts_a_champion_trained_on_its_own_database(
     assert checkpoint is not None
     assert checkpoint.last_seq == champion.last_seq
     assert service.serving.checkpoint_id == checkpoint.id
-    restored = service.verified(checkpoint)
+    restored = service.serving.verify(checkpoint)
     assert restored is not None
     assert restored.model_id_ == champion.policy.model_id_
 

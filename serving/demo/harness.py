@@ -27,8 +27,7 @@ import uvicorn
 from bandit import TactfulConfig, load_config
 from bandit.storage import SqlStore
 from serving.app import create_app
-from serving.commands import mlflow_ui_command, serve_command
-from serving.http_chooser import HttpChooser, SimClock
+from serving.commands.printed import mlflow_ui_command, serve_command
 from serving.settings import Settings
 from training.plots import learning_curve, policy_comparison
 from training.retrain import retrain
@@ -43,6 +42,7 @@ from training.simulator.compare import (
     cumulative_curves,
     summary,
 )
+from training.simulator.http_chooser import HttpChooser, SimClock
 from training.simulator.run import START
 from training.sources import StoreSource
 from training.tracking import DEMO_EXPERIMENT, ONLINE_EXPERIMENT, Tracking

@@ -11,9 +11,8 @@ import numpy as np
 
 from bandit import NO_OFFER, EventKind
 from features import SessionContext, extract
-from training.simulator import SimUser
 from training.simulator.choosers import RulesPolicy
-from training.simulator.population import Moment
+from training.simulator.population import Moment, SimUser
 
 
 def rule_choice(rules: RulesPolicy, context: SessionContext) -> str:

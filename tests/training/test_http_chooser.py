@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from bandit import NO_OFFER, Catalog, Decider, InMemoryRespectStore, TactfulConfig
 from features import SessionContext
-from serving.http_chooser import HttpChooser, SimClock, learner_lag, rule_choice
 from tests.builders import completed_upload, context, mid_task_focus
 from tests.serving.server import Server, json_of
 from training.simulator import SimUser
 from training.simulator.choosers import RulesPolicy
+from training.simulator.http_chooser import HttpChooser, SimClock, learner_lag, rule_choice
 from training.simulator.population import Moment
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 #: A moment with no signal at all: the rules have nothing to match.
 NOTHING_HAPPENED = context(activity={"stage": "idle"})
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real service for the chooser to call (it never learns: only the log is read)."""
+    server = Server("chooser", tmp_path_factory.mktemp("chooser"), {"TACTFUL_LEARNER": "false"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(

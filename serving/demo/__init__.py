@@ -1,0 +1,1 @@
+"""``tactful demo``: the whole loop against the real service (harness), or a short journey."""

@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.serving.server import CommandServer
+from bandit import TactfulConfig
+from bandit.storage import SqlStore
+from serving.commands.worker import BoundApp
+from serving.settings import Settings
+from tests.builders import EXAMPLE_CONFIG
+from tests.serving.server import CommandServer, decide, new_user
 
 #: Written as people write them: a comma-separated pair, with a space, and one plain key.
 CLIENT_KEYS = ("pair-key-one-0123456789", "pair-key-two-0123456789")
 ADMIN_KEY = "plain-admin-key-0123456789"
 
 
+class ServedWithDatabaseOption(CommandServer):
+    """``tactful serve --database-url``: the option, over the variable the server also has."""
+
+    @property
+    def option_database(self) -> Path:
+        return self.directory / "option.db"
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--database-url", f"sqlite:///{self.option_database}"]
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CommandServer]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedWithDatabaseOption]:
     """``tactful serve`` with keys from variables; stopped (SIGTERM) by the last test."""
     directory = tmp_path_factory.mktemp("serve-command")
-    server = CommandServer(
+    server = ServedWithDatabaseOption(
         "serve-command",
         directory,
         {
@@ -57,6 +74,33 @@ def test_the_pair_written_as_one_string_is_not_a_key(served: CommandServer) -> N
     written = f"{CLIENT_KEYS[0]}, {CLIENT_KEYS[1]}"
 
     assert served.client.get("/v1/offers", headers={"X-API-Key": written}).status_code == 401
+
+
+def test_the_database_option_is_where_the_service_records(
+    served: ServedWithDatabaseOption, config: TactfulConfig
+) -> None:
+    headers = {"X-API-Key": CLIENT_KEYS[0]}
+    decision_id = decide(served.client, new_user("option"), headers=headers)["decision_id"]
+
+    store = SqlStore(f"sqlite:///{served.option_database}", config.reward)
+    try:
+        assert store.get(decision_id).decision.decision_id == decision_id
+    finally:
+        store.close()
+    assert not served.database.exists()  # $TACTFUL_DATABASE_URL's, never opened
+
+
+def test_each_worker_receives_the_commands_settings_whole(tmp_path: Path) -> None:
+    settings = Settings(
+        config=EXAMPLE_CONFIG,
+        database_url=f"sqlite:///{tmp_path / 'option.db'}",
+        client_keys=",".join(CLIENT_KEYS),  # as a variable holds them
+        mlruns=None,
+    )
+
+    received = pickle.loads(pickle.dumps(BoundApp.of(settings)))  # noqa: S301  # as a worker does
+
+    assert Settings(**received.fields) == settings
 
 
 def test_every_line_tactful_serve_writes_is_one_json_object(served: CommandServer) -> None:

@@ -84,7 +84,7 @@ def test_the_database_option_is_where_the_service_records(
 
     store = SqlStore(f"sqlite:///{served.option_database}", config.reward)
     try:
-        assert store.get(decision_id).decision.decision_id == decision_id
+        assert store.log.get(decision_id).decision.decision_id == decision_id
     finally:
         store.close()
     assert not served.database.exists()  # $TACTFUL_DATABASE_URL's, never opened

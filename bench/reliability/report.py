@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CLAIMS_MARKER = "reliability-claims"
+#: Each backend's name in the report, by key.
+LABELS = {"sqlite": "SQLite file", "postgresql": "PostgreSQL"}
 _CLAIMS = re.compile(r"<!-- " + CLAIMS_MARKER + r" (\{.*\}) -->")
 
 
@@ -99,12 +101,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def _where(catalogue: Sequence[Scenario], runs: Sequence[BackendRun]) -> list[str]:
+def _where(catalogue: Sequence[Scenario]) -> list[str]:
+    everywhere = frozenset(LABELS)
     lines = ["## Where each scenario runs", ""]
     for number, scenario in enumerate(catalogue, 1):
-        on = [run.label for run in runs if run.key in scenario.backends]
-        if scenario.where or len(on) < len(runs):
-            backends = " and ".join(on) if len(on) > 1 else f"{''.join(on) or 'no backend'} only"
+        if scenario.where or scenario.backends != everywhere:
+            on = [label for key, label in LABELS.items() if key in scenario.backends]
+            backends = " and ".join(on) if len(on) > 1 else f"{''.join(on)} only"
             lines.append(f"- {number}. {scenario.title}: {backends}. {scenario.where}".rstrip())
     if len(lines) == 2:
         lines.append("Every scenario runs on every backend.")
@@ -174,7 +177,7 @@ def render(catalogue: Sequence[Scenario], runs: Sequence[BackendRun], info: RunI
         for n, s in enumerate(shown, 1)
     ]
     lines += _table(["#", "Scenario", *(run.label for run in runs)], rows)
-    lines += ["", *_where(shown, runs)]
+    lines += ["", *_where(shown)]
     for number, scenario in enumerate(shown, 1):
         lines += _section(number, scenario, runs)
     claims: dict[str, Any] = {

@@ -24,7 +24,6 @@ from bandit.config import load_config
 from bench.common import CONFIG, ROOT
 from bench.reliability.harness.backends import (
     DEFAULT_POSTGRES,
-    LABELS,
     POSTGRES_VARIABLE,
     POSTGRESQL,
     SQLITE,
@@ -36,6 +35,7 @@ from bench.reliability.harness.configs import rules_config
 from bench.reliability.harness.servers import Fleet, Server
 from bench.reliability.harness.traffic import say
 from bench.reliability.report import (
+    LABELS,
     BackendRun,
     RunInfo,
     ScenarioResult,

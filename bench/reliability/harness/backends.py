@@ -19,6 +19,7 @@ from bandit.config import TactfulConfig
 from bandit.storage import SqlStore
 from bandit.storage.engine import normalise_url
 from bench.reliability.harness.servers import LOCAL
+from bench.reliability.report import LABELS
 
 #: Where the run looks for PostgreSQL unless told (``--postgres`` or this variable):
 #: the server's default database on its default port, as a fresh install has it.
@@ -27,8 +28,7 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
-#: How each backend is named in the report.
-LABELS = {SQLITE: "SQLite file", POSTGRESQL: "PostgreSQL"}
+assert {SQLITE, POSTGRESQL} == set(LABELS)
 
 
 def postgres_url(flag: str | None) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from bandit.catalog import NO_OFFER
 from bandit.config import TactfulConfig
 from bench.common import percentile
 from bench.reliability.harness.backends import Backend, reader
@@ -64,7 +65,9 @@ def _recovery(replica: Server, probe: Tally, deadline: float) -> float | None:
                 client, lambda: replica.url, "POST", "/v1/decisions", body, probe, retry=False
             )
             if response is not None and response.status_code == 200:
-                probe.decisions[response.json()["decision_id"]] = "probe"
+                answer = response.json()
+                offer = answer["offer"]
+                probe.decisions[answer["decision_id"]] = offer["id"] if offer else NO_OFFER
                 return time.monotonic() - began
             time.sleep(0.05)
     return None

@@ -176,13 +176,11 @@ def run_load(fleet: Fleet, goal: Goal, disruptions: int, disrupt: Disruption) ->
     return load
 
 
-def kill_and_restart(
-    load: Load, n: int, restarts: list[float], pick: Callable[[Fleet], int] | None = None
-) -> None:
-    """SIGKILL one replica (``pick``'s, or a random live one) anywhere in a request's life."""
+def kill_and_restart(load: Load, n: int, restarts: list[float]) -> None:
+    """SIGKILL a random live replica anywhere in a request's life, and start it again."""
     fleet = load.fleet
     live = [i for i, r in enumerate(fleet.replicas) if r.running]
-    index = pick(fleet) if pick is not None else random.choice(live or [0])
+    index = random.choice(live or [0])
     time.sleep(random.random() * 0.5)
     fleet[index].kill()
     started = time.monotonic()

@@ -101,21 +101,22 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def _where(catalogue: Sequence[Scenario]) -> list[str]:
+def _where(catalogue: Sequence[Scenario], preface: str) -> list[str]:
     everywhere = frozenset(LABELS)
-    lines = ["## Where each scenario runs", ""]
+    lines = ["## Where each scenario runs", ""] + ([preface, ""] if preface else [])
     for number, scenario in enumerate(catalogue, 1):
         if scenario.where or scenario.backends != everywhere:
             on = [label for key, label in LABELS.items() if key in scenario.backends]
             backends = " and ".join(on) if len(on) > 1 else f"{''.join(on)} only"
             lines.append(f"- {number}. {scenario.title}: {backends}. {scenario.where}".rstrip())
-    if len(lines) == 2:
+    if not any(line.startswith("- ") for line in lines):
         lines.append("Every scenario runs on every backend.")
     return lines
 
 
 def _section(number: int, scenario: Scenario, runs: Sequence[BackendRun]) -> list[str]:
-    results = [(run, run.result(scenario.key)) for run in runs]
+    ran = [run for run in runs if run.result(scenario.key) is not None]
+    results = [(run, run.result(scenario.key)) for run in ran]
     lines = ["", f"## {number}. {scenario.title}", ""]
     tried = {r.tried for _, r in results if r is not None}
     if len(tried) == 1:
@@ -137,7 +138,7 @@ def _section(number: int, scenario: Scenario, runs: Sequence[BackendRun]) -> lis
     for _, r in results:
         held.append("not run" if r is None else f"{'yes' if r.held else 'NO'} ({r.seconds:.1f} s)")
     rows.append(held)
-    lines += _table(["", *(run.label for run in runs)], rows)
+    lines += _table(["", *(run.label for run in ran)], rows)
     for run, r in results:
         if r is None or not r.problems:
             continue
@@ -148,8 +149,13 @@ def _section(number: int, scenario: Scenario, runs: Sequence[BackendRun]) -> lis
     return lines
 
 
-def render(catalogue: Sequence[Scenario], runs: Sequence[BackendRun], info: RunInfo) -> str:
-    """The whole RELIABILITY.md text for one run on each of ``runs``' backends."""
+def render(
+    catalogue: Sequence[Scenario], runs: Sequence[BackendRun], info: RunInfo, where: str = ""
+) -> str:
+    """The whole RELIABILITY.md text for one run on each of ``runs``' backends.
+
+    ``where`` opens the section on which scenario runs on which backend.
+    """
     commit = info.commit + (" (with uncommitted changes)" if info.dirty else "")
     spent = ", ".join(f"{run.label} {run.seconds:.0f} s" for run in runs)
     shown = [s for s in catalogue if any(run.result(s.key) for run in runs)]
@@ -177,7 +183,7 @@ def render(catalogue: Sequence[Scenario], runs: Sequence[BackendRun], info: RunI
         for n, s in enumerate(shown, 1)
     ]
     lines += _table(["#", "Scenario", *(run.label for run in runs)], rows)
-    lines += ["", *_where(shown)]
+    lines += ["", *_where(shown, where)]
     for number, scenario in enumerate(shown, 1):
         lines += _section(number, scenario, runs)
     claims: dict[str, Any] = {

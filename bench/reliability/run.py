@@ -46,6 +46,7 @@ from bench.reliability.report import (
 from bench.reliability.scenarios import (
     CATALOGUE,
     TITLES,
+    WHERE,
     cap_race,
     clock,
     learner_failover,
@@ -284,6 +285,6 @@ def main(argv: list[str] | None = None) -> int:
         seconds=elapsed,
     )
     if only is None:
-        args.output.write_text(render(CATALOGUE, runs, info))
+        args.output.write_text(render(CATALOGUE, runs, info, WHERE))
         say(f"wrote {args.output} ({elapsed:.0f} s)")
     return 1 if failed else 0

@@ -52,7 +52,7 @@ def _runs(postgres_clock_held: bool = True) -> list[BackendRun]:
 
 
 def test_the_report_has_a_column_per_backend_and_says_where_a_scenario_does_not_run() -> None:
-    text = render(SCENARIOS, _runs(postgres_clock_held=False), INFO)
+    text = render(SCENARIOS, _runs(postgres_clock_held=False), INFO, "Replicas share a file.")
 
     assert "2026-01-15 12:00 UTC" in text
     assert "`abc1234`" in text
@@ -62,8 +62,12 @@ def test_the_report_has_a_column_per_backend_and_says_where_a_scenario_does_not_
     assert "| 1 | Session-cap race | yes: offers won: 1, 1 | yes: offers won: 1, 2 |" in text
     assert "| 2 | Clock \\| times | yes: offers won: 1, 1 | **NO**: offers won: 1, 1 |" in text
     assert "| 3 | PostgreSQL cut | not run (see below) | yes: offers won: 1, 1 |" in text
-    assert "- 3. PostgreSQL cut: PostgreSQL only. No server to lose." in text
+    assert (
+        "Replicas share a file.\n\n- 3. PostgreSQL cut: PostgreSQL only. No server to lose." in text
+    )
     assert "| offers won | 1, 1 | 1, 2 |" in text  # a scenario's figures side by side
+    cut = text[text.index("## 3. PostgreSQL cut") :]
+    assert "|  | PostgreSQL |\n" in cut  # no column for a backend it does not run on
     assert "What did not hold on PostgreSQL:\n\n- clock broke" in text
 
 

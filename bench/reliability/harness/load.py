@@ -81,7 +81,8 @@ def _client(load: Load, index: int, tally: Tally, deadline: float) -> None:
     rng = random.Random(index)
     run = uuid.uuid4().hex[:6]
     shared = [f"shared-{run}-{k}" for k in range(8)]
-    user, user_number, session, decided, opted_out = "", 0, "", 0, False
+    user, user_number, decided, opted_out = "", 0, 0, False
+    session = f"s-{uuid.uuid4().hex[:10]}"
     limit = 4 * (load.goal.decisions + load.goal.events)
     with httpx.Client() as client:
         for _ in range(limit):

@@ -9,9 +9,13 @@ from bench.reliability.harness.backends import POSTGRESQL, SQLITE
 from bench.reliability.report import Scenario
 
 BOTH = frozenset({SQLITE, POSTGRESQL})
-_SHARED_FILE = (
-    "On SQLite the replicas are processes of one host sharing one database file, as "
-    "`tactful serve --workers N` runs them"
+#: The report's preface to where each scenario runs.
+WHERE = (
+    "Scenarios 1-7 run against one server, 8-12 against two or three replicas of one "
+    "database. On PostgreSQL replicas may run on many hosts; on SQLite they are processes "
+    "of one host sharing one database file, as `tactful serve --workers N` runs them, and "
+    "SQLite's write lock does there what PostgreSQL's row locks do. So the replica "
+    "scenarios run on both, but one:"
 )
 
 #: Report order; each key is a scenario module's ``KEY``.
@@ -23,31 +27,10 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("store_outage", "Store unreachable", BOTH),
     Scenario("clock", "Clock: client times and late events", BOTH),
     Scenario("propensities", "Logged propensities", BOTH),
-    Scenario(
-        "replica_cap_race",
-        "Cross-replica session-cap race",
-        BOTH,
-        f"{_SHARED_FILE}: the file's write lock serialises their decisions, as PostgreSQL's "
-        "lock on the user's row does.",
-    ),
-    Scenario(
-        "replica_respect",
-        "Cross-replica respect",
-        BOTH,
-        f"{_SHARED_FILE}: each decision reads the user's state from the file, not from memory.",
-    ),
-    Scenario(
-        "learner_failover",
-        "Learner failover",
-        BOTH,
-        f"{_SHARED_FILE}: the lease is a row of the file, taken under its write lock.",
-    ),
-    Scenario(
-        "replica_load",
-        "Load with kills across replicas",
-        BOTH,
-        f"{_SHARED_FILE}: their writers queue on the file's lock, across processes.",
-    ),
+    Scenario("replica_cap_race", "Cross-replica session-cap race", BOTH),
+    Scenario("replica_respect", "Cross-replica respect", BOTH),
+    Scenario("learner_failover", "Learner failover", BOTH),
+    Scenario("replica_load", "Load with kills across replicas", BOTH),
     Scenario(
         "postgres_cut",
         "PostgreSQL cut under load",

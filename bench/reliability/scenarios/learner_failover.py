@@ -104,7 +104,7 @@ def run(backend: Backend, size: Size, config: TactfulConfig) -> ScenarioResult:
         )
         holder.start()
 
-    goal = Goal(size.failover_decisions, size.failover_decisions, 4, 300.0)
+    goal = Goal(size.failover_decisions, size.failover_decisions, 4, 600.0)
     try:
         load = run_load(fleet, goal, size.failover_kills, kill_holder)
         say("    traffic stopped; waiting for every window to close and be learned")

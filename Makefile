@@ -46,9 +46,11 @@ wrk:
 bench: install wrk
 	$(RUN)/python -m bench --update
 
-## Fault-and-load run against real servers; rewrites RELIABILITY.md (about 10 minutes).
+## Fault-and-load run against real servers, on SQLite and on PostgreSQL (127.0.0.1; see
+## README.md, Reliability); rewrites RELIABILITY.md (about 30 minutes).
+## RELIABILITY_ARGS=--check re-runs it quickly against the file's claims.
 reliability: install
-	$(RUN)/python -m bench.reliability
+	$(RUN)/python -m bench.reliability $(RELIABILITY_ARGS)
 
 ## Schemathesis against the service's own OpenAPI schema, 1000 valid + 1000 invalid cases
 ## per operation (FUZZ_ARGS=--quick for 50); writes bench/results/fuzz.md and fuzz.json.

@@ -1,4 +1,4 @@
-"""The pure parts of the reliability run: the respect-rule log audit and the report.
+"""The reliability run's log audit: the respect rules and logged propensities, re-checked.
 
 The audit is what declares a load run safe, so each rule it re-checks is pinned
 here on a tiny hand-made log with exactly one violation of that kind.
@@ -11,19 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bandit import TactfulConfig
-from bench.audit import (
+from bench.reliability.audit import (
     LoggedDecision,
     LoggedEvent,
     Rules,
     propensity_problems,
     respect_violations,
-)
-from bench.reliability_report import (
-    RunInfo,
-    ScenarioResult,
-    broken_claims,
-    parse_claims,
-    render,
 )
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -190,53 +183,3 @@ def test_sound_propensities_pass() -> None:
 def test_each_kind_of_bad_propensity_is_named(fields: dict[str, object], fragment: str) -> None:
     problems = propensity_problems([_decision(**fields)])
     assert any(fragment in p for p in problems), problems
-
-
-RUN = RunInfo(
-    date="2026-01-15 12:00 UTC",
-    commit="abc1234",
-    dirty=False,
-    backend="SQLite file",
-    size="default",
-    command="python -m bench.reliability",
-    seconds=321.0,
-)
-
-
-def _results(held: bool = True) -> list[ScenarioResult]:
-    return [
-        ScenarioResult("cap_race", "Session-cap race", "Raced.", [("offers won", "1, 1")], True),
-        ScenarioResult(
-            "clock", "Clock | times", "Lied.", [("refused", "422")], held, ["late event learned"]
-        ),
-    ]
-
-
-def test_the_report_states_date_commit_figures_and_claims() -> None:
-    text = render(_results(held=False), RUN)
-
-    assert "2026-01-15 12:00 UTC" in text
-    assert "`abc1234`" in text
-    assert "**1 of 2 scenarios held.**" in text
-    assert "| 1 | Session-cap race | yes | offers won: 1, 1 |" in text
-    assert "| 2 | Clock \\| times | **NO** | refused: 422 |" in text  # pipes escaped in the table
-    assert "- late event learned" in text
-    assert parse_claims(text)["scenarios"] == {"cap_race": True, "clock": False}
-    assert parse_claims(text)["commit"] == "abc1234"
-
-
-def test_check_flags_a_claim_a_fresh_run_contradicts() -> None:
-    claims = parse_claims(render(_results(held=True), RUN))
-
-    assert broken_claims(claims, _results(held=True)) == []
-    broken = broken_claims(claims, _results(held=False))
-    assert len(broken) == 1
-    assert broken[0].startswith("clock: claimed to hold")
-    assert broken_claims(claims, _results()[:1]) == [
-        "clock: claimed in RELIABILITY.md but not re-run"
-    ]
-
-
-def test_a_hand_edited_report_without_claims_does_not_parse() -> None:
-    with pytest.raises(ValueError, match="no reliability claims"):
-        parse_claims("# Reliability\n\nAll good, trust me.\n")

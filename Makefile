@@ -47,7 +47,7 @@ bench: install wrk
 	$(RUN)/python -m bench --update
 
 ## Fault-and-load run against real servers, on SQLite and on PostgreSQL (127.0.0.1; see
-## README.md, Reliability); rewrites RELIABILITY.md (about 30 minutes).
+## README.md, Reliability); rewrites RELIABILITY.md (about 15 minutes on two cores).
 ## RELIABILITY_ARGS=--check re-runs it quickly against the file's claims.
 reliability: install
 	$(RUN)/python -m bench.reliability $(RELIABILITY_ARGS)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bandit.config import load_config
-from bench.common import CONFIG, ROOT
+from bench.common import CONFIG, ROOT, SCRATCH
 from bench.reliability.harness.backends import (
     DEFAULT_POSTGRES,
     POSTGRES_VARIABLE,
@@ -219,7 +219,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"PostgreSQL on 127.0.0.1 to run on (default: ${POSTGRES_VARIABLE}, "
         f"else {DEFAULT_POSTGRES}); each scenario uses a schema of its own, dropped afterwards",
     )
-    parser.add_argument("--output", type=Path, default=REPORT, help="where to write the report")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where to write (or, with --check, read) the report (default: RELIABILITY.md; "
+        "a --quick run writes to bench/.cache/results/ so it never rewrites the committed one)",
+    )
     parser.add_argument("--only", action="append", help="run only these scenarios (development)")
     parser.add_argument(
         "--workdir", type=Path, help="keep servers' logs and SQLite files here (development)"
@@ -247,6 +252,8 @@ def _backends(choice: str, url: str, check: bool) -> list[str] | str:
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios, print their figures, and write (or ``--check``) RELIABILITY.md."""
     args = _parser().parse_args(argv)
+    if args.output is None:
+        args.output = SCRATCH / REPORT.name if args.quick and not args.check else REPORT
     size = QUICK if args.quick or args.check else DEFAULT
     url = postgres_url(args.postgres)
     backends = _backends(args.backend, url, args.check)
@@ -285,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds=elapsed,
     )
     if only is None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(render(CATALOGUE, runs, info, WHERE))
         say(f"wrote {args.output} ({elapsed:.0f} s)")
     return 1 if failed else 0

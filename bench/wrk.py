@@ -32,11 +32,14 @@ def lua_string(text: str) -> str:
     return f"[{'=' * level}[{text}]{'=' * level}]"
 
 
-def script(users: int, offset: int, headers: Mapping[str, str]) -> str:
+def script(users: int, offset: int, headers: Mapping[str, str], threads: int = 1) -> str:
     """The wrk Lua script: POST a decision for rotating users and contexts.
 
-    Each wrk thread numbers its own requests; thread ``t`` of ``n`` takes request numbers
-    ``t, t + n, t + 2n...``, so no two threads send the same user at once.
+    Each wrk thread numbers its own requests; thread ``t`` of ``threads`` (the ``-t`` wrk
+    runs with) takes request numbers ``t, t + threads, t + 2 threads...``, so no two
+    threads send the same user at once. The thread count is written into the script:
+    ``setup`` runs in wrk's main Lua state, so a count kept there is never seen by the
+    threads' own states, where it stayed 0 and every request of a run went to one user.
     """
     contexts = ", ".join(lua_string(json.dumps(context_payload(i))) for i in range(TEMPLATES))
     header_lines = "\n".join(
@@ -49,23 +52,22 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 {header_lines}
 local contexts = {{ {contexts} }}
-local users, offset = {users}, {offset}
-local threads = 0
-local counter, step = 0, 1
+local users, offset, threads = {users}, {offset}, {threads}
+local started = 0
+local counter = 0
 
 function setup(thread)
-  thread:set("first", threads)
-  threads = threads + 1
+  thread:set("first", started)
+  started = started + 1
 end
 
 function init(args)
   counter = first
-  step = threads
 end
 
 function request()
   local index = offset + counter
-  counter = counter + step
+  counter = counter + threads
   local user = index % users
   local session = user .. '-' .. math.floor(index / users)
   local context = contexts[(index % #contexts) + 1]

@@ -48,3 +48,13 @@ def test_the_script_sets_each_header_as_a_table_key_not_a_call() -> None:
     lua = script(10, 0, {"X-API-Key": "secret-key"})
 
     assert "wrk.headers[ [[X-API-Key]] ] = [[secret-key]]" in lua
+
+
+def test_each_thread_steps_over_every_threads_requests_so_users_rotate() -> None:
+    # The count lives in the script: wrk's ``setup`` runs in the main Lua state, and a
+    # count kept there stayed 0 in each thread's state, so one user got every request.
+    lua = script(10, 5, {}, threads=3)
+
+    assert "local users, offset, threads = 10, 5, 3" in lua
+    assert "counter = counter + threads" in lua
+    assert "step" not in lua

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 
 from bandit import load_config
 from bandit.storage import SqlStore
+from serving.cli import app
 from serving.commands import program
 from serving.demo import PAIRED_HEADER, DemoOptions, run_demo, where_next
 from tests.builders import EXAMPLE_CONFIG
@@ -15,6 +17,7 @@ from tests.commands import check_command
 from training.logs import read_log
 from training.retrain import imitable_share
 from training.simulator import Tally
+from training.simulator.compare import STREAM
 from training.tracking import DEMO_EXPERIMENT, Tracking
 
 
@@ -23,7 +26,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Tally], li
     root = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
     options = DemoOptions(
-        users=25, days=3, seed=2, workdir=root / "out", mlruns=root / "mlruns", comparison_seeds=3
+        users=25,
+        days=3,
+        arrival_days=2,
+        seed=2,
+        workdir=root / "out",
+        mlruns=root / "mlruns",
+        comparison_seeds=3,
     )
     tallies = run_demo(EXAMPLE_CONFIG, options, echo=lines.append)
     return tallies, lines, root
@@ -36,6 +45,7 @@ def test_demo_drives_the_real_service_and_every_comparison_policy(
 
     assert set(tallies) == {
         "tactful (HTTP)",
+        "tactful in-process",
         "uniform random",
         "hand-written rules",
         "rules + history",
@@ -44,6 +54,25 @@ def test_demo_drives_the_real_service_and_every_comparison_policy(
         "pushy (no rules)",
     }
     assert tallies["tactful (HTTP)"].decisions == tallies["oracle"].decisions > 0
+    assert tallies["tactful in-process"].decisions == tallies["oracle"].decisions
+
+
+def test_the_demo_runs_the_learning_benchmarks_steady_stream_by_default() -> None:
+    options = DemoOptions()
+    command = typer.main.get_command(app).commands["demo"]  # type: ignore[attr-defined]
+    defaults = {param.name: param.default for param in command.params}
+
+    assert (options.users, options.days, options.arrival_days) == (
+        STREAM.users,
+        STREAM.days,
+        STREAM.arrival_days,
+    )
+    assert {name: defaults[name] for name in ("users", "days", "arrival_days", "seed")} == {
+        "users": options.users,
+        "days": options.days,
+        "arrival_days": options.arrival_days,
+        "seed": options.seed,
+    }
 
 
 def test_only_the_pushy_policy_breaks_respect_rules(
@@ -165,6 +194,7 @@ def test_the_same_seed_prints_the_same_in_process_comparison(
     options = DemoOptions(
         users=25,
         days=3,
+        arrival_days=2,
         seed=2,
         workdir=tmp_path / "out",
         mlruns=tmp_path / "mlruns",

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -229,7 +229,7 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
             progress=_every(echo, len(seeds) * len(POLICIES) // 6 or 1),
         )
         # this run's seed, beside the HTTP run: the same users, the same answers
-        tallies[IN_PROCESS] = results[SHIPPED][0]
+        tallies[IN_PROCESS] = replace(results[SHIPPED][0], name=IN_PROCESS)
         for name, by_seed in results.items():
             if name != SHIPPED:
                 tallies[name] = by_seed[0]

@@ -55,6 +55,7 @@ def test_demo_drives_the_real_service_and_every_comparison_policy(
     }
     assert tallies["tactful (HTTP)"].decisions == tallies["oracle"].decisions > 0
     assert tallies["tactful in-process"].decisions == tallies["oracle"].decisions
+    assert all(tally.name == name for name, tally in tallies.items())
 
 
 def test_the_demo_runs_the_learning_benchmarks_steady_stream_by_default() -> None:
@@ -89,7 +90,9 @@ def test_demo_prints_a_table_and_where_to_look_next(
     _, lines, _ = demo
     text = "\n".join(lines)
 
-    assert "policy" in text
+    assert "one run (seed 2): tactful served over HTTP" in text
+    assert any(line.startswith("tactful (HTTP) ") for line in lines)
+    assert any(line.startswith("tactful in-process ") for line in lines)
     assert "oracle" in text
     assert "mlflow ui --backend-store-uri sqlite:///" in text
     assert "/docs" in text
@@ -181,7 +184,7 @@ def test_demo_compares_over_seeds_with_paired_intervals(
 
     table = paired_table(lines)
 
-    assert "over 3 seeds" in table[0]
+    assert "the headline: over 3 seeds" in table[0]
     assert any(line.startswith("uniform random") and "won" in line for line in table)
     assert any(line.startswith("tactful ") for line in table)
 

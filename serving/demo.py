@@ -124,9 +124,9 @@ def _wait_for_learner(client: httpx.Client, timeout: float = 60.0) -> int:
 
 def _row(tally: Tally, oracle: float | None) -> str:
     per = tally.reward / max(tally.decisions, 1)
-    share = f"{per / oracle:6.0%}" if oracle else "     -"
+    share = f"{tally.reward / oracle:6.0%}" if oracle else "     -"
     return (
-        f"{tally.name:18s} {per:+.4f} {share} {tally.impressions:7d} "
+        f"{tally.name:18s} {tally.reward:7.1f} {per:+.4f} {share} {tally.impressions:7d} "
         f"{tally.acceptance_rate:6.1%} {tally.conversions:6d} {tally.revenue:9.0f} "
         f"{tally.dismissals:6d} {tally.opt_outs:6d} {tally.focus_interruptions:6d} "
         f"{tally.repeats_within_cooldown:6d} {tally.offers_after_opt_out:6d}"
@@ -134,12 +134,13 @@ def _row(tally: Tally, oracle: float | None) -> str:
 
 
 HEADER = (
-    f"{'policy':18s} {'reward':>7s} {'oracle':>6s} {'shown':>7s} {'accept':>6s} "
+    f"{'policy':18s} {'reward':>7s} {'per dec':>7s} {'oracle':>6s} {'shown':>7s} {'accept':>6s} "
     f"{'conv':>6s} {'revenue':>9s} {'no-thx':>6s} {'optout':>6s} {'focus!':>6s} "
     f"{'nag!':>6s} {'after!':>6s}"
 )
 LEGEND = (
-    "reward = per decision; oracle = share of the oracle's reward; accept = per impression; "
+    "reward = total (users who leave make fewer decisions); per dec = per decision; "
+    "oracle = share of the oracle's reward; accept = per impression; "
     "focus! = interruptive formats during focus work; nag! = same offer again within its "
     "cooldown; after! = offers after opt-out"
 )
@@ -246,7 +247,7 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
         mean_curves = cumulative_curves(results)
 
     oracle = tallies.get(ORACLE)
-    oracle_reward = oracle.reward / max(oracle.decisions, 1) if oracle else None
+    oracle_reward = oracle.reward if oracle else None
     echo(
         f"5. one run (seed {options.seed}): tactful served over HTTP, beside the same users "
         "in-process; one seed's luck can put any policy ahead"
@@ -299,6 +300,7 @@ def run_demo(config_path: Path, options: DemoOptions, echo: Echo = print) -> dic
         f"{_key(name)}.{measure}": value
         for name, t in tallies.items()
         for measure, value in (
+            ("reward", t.reward),
             ("reward_per_decision", t.reward / max(t.decisions, 1)),
             ("acceptance_per_impression", t.acceptance_rate),
             ("impressions", float(t.impressions)),

@@ -14,9 +14,10 @@ Three learners per (dataset, seed, exploration):
 (b) The simulator (:mod:`training.simulator`): the shipped policy learning under the
 respect rules against uniform random, the hand-written rules, the rules with the
 per-offer history (the information ceiling), never offering and the oracle, paired by
-seed on the same populations (:mod:`training.simulator.compare`), in two regimes: the
-demo's and a steady stream of arriving users. Each claim is a paired difference with
-its 95% interval and the seeds won; respect violations must be 0.
+seed on the same populations (:mod:`training.simulator.compare`), in two regimes:
+everyone from day one (``demo``) and a steady stream of arriving users (what the demo
+runs). Each claim is a paired difference with its 95% interval and the seeds won;
+respect violations must be 0.
 
     python -m bench.learning            # 4 datasets x 3 seeds x 2 explorations;
                                         # simulator: 2 regimes x 20 seeds x 6 policies
@@ -229,7 +230,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-#: The two regimes every claim is made in: the demo's, and a growing product.
+#: The two regimes every claim is made in: everyone from day one, and a growing product.
 REGIMES = {"demo": DEMO, "stream": STREAM}
 #: The shipped policy must beat these, with the lower bound of the paired interval above 0.
 MUST_BEAT = (UNIFORM, RULES)
@@ -510,8 +511,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "hand-written rules (best intent match), the rules with the per-offer history "
         "(the information ceiling), never offering, and the oracle (the simulator's true "
         f"answer model), on the same {args.sim_seeds} populations with common random "
-        "numbers, in two regimes: the demo's (150 users from day one, 21 days) and a "
-        "steady stream (300 users arriving over 30 days, some leaving). `tactful_lead` is "
+        "numbers, in two regimes: everyone from day one (150 users, 21 days; `demo`) and a "
+        "steady stream (300 users arriving over 30 days, some leaving; what `make demo` "
+        "runs). `tactful_lead` is "
         "the mean paired reward difference, with its 95% Student-t interval and the seeds "
         "won. Reward is the config's mapping over every event, self-upgrades included. "
         "Plots: cumulative reward per day, mean over seeds.",

@@ -14,8 +14,15 @@ from serving.demo.journey import run_journey
 
 def demo(
     config: ConfigOption = None,
-    users: Annotated[int, typer.Option(min=1, max=100_000, help="Simulated users.")] = 150,
-    days: Annotated[int, typer.Option(min=1, max=365, help="Simulated days.")] = 21,
+    # The defaults are the learning benchmark's steady stream, as in ``DemoOptions``.
+    users: Annotated[int, typer.Option(min=1, max=100_000, help="Simulated users.")] = 300,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Simulated days.")] = 30,
+    arrival_days: Annotated[
+        int,
+        typer.Option(
+            min=0, max=365, help="Users sign up steadily over this many days (0: all on day one)."
+        ),
+    ] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the simulated population.")] = 7,
     workdir: Annotated[Path, typer.Option(help="Where the demo database and plots go.")] = Path(
         "demo-output"
@@ -39,5 +46,14 @@ def demo(
         return
     from serving.demo.harness import DemoOptions, run_demo
 
-    options = DemoOptions(users, days, seed, workdir, mlruns, comparisons, comparison_seeds)
+    options = DemoOptions(
+        users=users,
+        days=days,
+        seed=seed,
+        workdir=workdir,
+        mlruns=mlruns,
+        comparisons=comparisons,
+        comparison_seeds=comparison_seeds,
+        arrival_days=arrival_days,
+    )
     run_demo(path, options, echo=typer.echo)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 
 from bandit import load_config
 from bandit.storage import SqlStore
+from serving.cli import app
 from serving.commands.printed import program
 from serving.demo.harness import PAIRED_HEADER, DemoOptions, run_demo, where_next
 from tests.builders import EXAMPLE_CONFIG
 from tests.commands import check_command
 from training.retrain import imitable_share
 from training.simulator import Tally
+from training.simulator.compare import STREAM
 from training.sources import read_log
 from training.tracking import DEMO_EXPERIMENT, Tracking
 
@@ -23,7 +26,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Tally], li
     root = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
     options = DemoOptions(
-        users=25, days=3, seed=2, workdir=root / "out", mlruns=root / "mlruns", comparison_seeds=3
+        users=25,
+        days=3,
+        arrival_days=2,
+        seed=2,
+        workdir=root / "out",
+        mlruns=root / "mlruns",
+        comparison_seeds=3,
     )
     tallies = run_demo(EXAMPLE_CONFIG, options, echo=lines.append)
     return tallies, lines, root
@@ -36,6 +45,7 @@ def test_demo_drives_the_real_service_and_every_comparison_policy(
 
     assert set(tallies) == {
         "tactful (HTTP)",
+        "tactful in-process",
         "uniform random",
         "hand-written rules",
         "rules + history",
@@ -44,6 +54,26 @@ def test_demo_drives_the_real_service_and_every_comparison_policy(
         "pushy (no rules)",
     }
     assert tallies["tactful (HTTP)"].decisions == tallies["oracle"].decisions > 0
+    assert tallies["tactful in-process"].decisions == tallies["oracle"].decisions
+    assert all(tally.name == name for name, tally in tallies.items())
+
+
+def test_the_demo_runs_the_learning_benchmarks_steady_stream_by_default() -> None:
+    options = DemoOptions()
+    command = typer.main.get_command(app).commands["demo"]  # type: ignore[attr-defined]
+    defaults = {param.name: param.default for param in command.params}
+
+    assert (options.users, options.days, options.arrival_days) == (
+        STREAM.users,
+        STREAM.days,
+        STREAM.arrival_days,
+    )
+    assert {name: defaults[name] for name in ("users", "days", "arrival_days", "seed")} == {
+        "users": options.users,
+        "days": options.days,
+        "arrival_days": options.arrival_days,
+        "seed": options.seed,
+    }
 
 
 def test_only_the_pushy_policy_breaks_respect_rules(
@@ -60,7 +90,9 @@ def test_demo_prints_a_table_and_where_to_look_next(
     _, lines, _ = demo
     text = "\n".join(lines)
 
-    assert "policy" in text
+    assert "one run (seed 2): tactful served over HTTP" in text
+    assert any(line.startswith("tactful (HTTP) ") for line in lines)
+    assert any(line.startswith("tactful in-process ") for line in lines)
     assert "oracle" in text
     assert "mlflow ui --backend-store-uri sqlite:///" in text
     assert "/docs" in text
@@ -152,7 +184,7 @@ def test_demo_compares_over_seeds_with_paired_intervals(
 
     table = paired_table(lines)
 
-    assert "over 3 seeds" in table[0]
+    assert "the headline: over 3 seeds" in table[0]
     assert any(line.startswith("uniform random") and "won" in line for line in table)
     assert any(line.startswith("tactful ") for line in table)
 
@@ -165,6 +197,7 @@ def test_the_same_seed_prints_the_same_in_process_comparison(
     options = DemoOptions(
         users=25,
         days=3,
+        arrival_days=2,
         seed=2,
         workdir=tmp_path / "out",
         mlruns=tmp_path / "mlruns",

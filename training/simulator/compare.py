@@ -41,9 +41,9 @@ class Regime:
     arrival_days: int = 0
 
 
-#: The demo's population: everyone starts together, and saturates within weeks.
+#: Everyone starts together, and the population saturates within weeks.
 DEMO = Regime("demo", users=150, days=21)
-#: A product that keeps growing: new users every day, some leaving.
+#: A product that keeps growing: new users every day, some leaving. ``tactful demo`` runs it.
 STREAM = Regime("steady stream", users=300, days=30, arrival_days=30)
 
 SHIPPED = "tactful"

@@ -32,7 +32,7 @@ def demo(
     comparison_seeds: Annotated[
         int,
         typer.Option(min=2, max=100, help="Seeds of the in-process comparison, from --seed on."),
-    ] = 5,
+    ] = 10,
     journey: Annotated[
         bool, typer.Option(help="Only walk a short scripted journey, explaining each decision.")
     ] = False,

@@ -68,11 +68,9 @@ def test_the_demo_runs_the_learning_benchmarks_steady_stream_by_default() -> Non
         STREAM.days,
         STREAM.arrival_days,
     )
-    assert {name: defaults[name] for name in ("users", "days", "arrival_days", "seed")} == {
-        "users": options.users,
-        "days": options.days,
-        "arrival_days": options.arrival_days,
-        "seed": options.seed,
+    names = ("users", "days", "arrival_days", "seed", "comparison_seeds")
+    assert {name: defaults[name] for name in names} == {
+        name: getattr(options, name) for name in names
     }
 
 

@@ -112,6 +112,9 @@ def test_the_proxy_lets_nothing_through_once_cut() -> None:
             with socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as before:
                 upstream.settimeout(5)  # a busy machine may take a while to relay the first
                 upstream.accept()[0].close()
+                settle = time.monotonic() + 5  # the relay may register the pair just after
+                while proxy.connections == 0 and time.monotonic() < settle:
+                    time.sleep(0.01)
                 proxy.cut()
                 upstream.settimeout(0.2)  # once cut, nothing may arrive at all
                 assert before.recv(1) == b""  # the established connection was dropped

@@ -377,7 +377,7 @@ def _from(here: Path, path: Path) -> Path:
 
 
 PAIRED_HEADER = (
-    f"{'policy':18s} {'reward':>8s} {'oracle':>6s} {'tactful lead':>30s} "
+    f"{'policy':18s} {'reward':>8s} {'oracle':>6s} {'tactful lead':>34s} "
     f"{'shown/1k':>8s} {'no-thx/1k':>9s} {'optout/1k':>9s}"
 )
 PAIRED_LEGEND = (
@@ -392,7 +392,7 @@ def _paired_row(row: Mapping[str, object]) -> str:
     return (
         f"{row['policy']!s:18s} {row['reward']:8.1f} "
         f"{share if isinstance(share, float) else 0.0:6.0%} "
-        f"{'-' if lead is None else str(lead):>30s} {row['shown_per_1000']:8.1f} "
+        f"{'-' if lead is None else str(lead):>34s} {row['shown_per_1000']:8.1f} "
         f"{row['dismissals_per_1000']:9.1f} {row['opt_outs_per_1000']:9.2f}"
     )
 

@@ -158,8 +158,11 @@ def write_results(
     headlines: Sequence[Headline],
     details: Sequence[Mapping[str, Any]],
     out: Path = RESULTS,
+    sections: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``<name>.json`` (summaries only, no raw samples) and ``<name>.md``.
+
+    ``sections`` are more of the markdown file, heading to text, after the details.
 
     A quick run never lands in the committed results (see :func:`results_folder`).
     """
@@ -181,6 +184,7 @@ def write_results(
         + "\n\n## Details\n\n"
         + table(details)
         + "\n"
+        + "".join(f"\n## {heading}\n\n{text}\n" for heading, text in (sections or {}).items())
     )
 
 

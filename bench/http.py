@@ -13,21 +13,31 @@ The one-client latency figures come from a Python client (``bench.loadgen``) sen
 request at a time; both apps send a ``Server-Timing`` header, so the server's own share
 is reported beside what the client saw.
 
-    python -m bench.http            # 3 interleaved repetitions of 8 s at 32 connections
-    python -m bench.http --quick    # one short repetition
+    python -m bench.http                    # 3 interleaved repetitions of 8 s at 32 connections
+    python -m bench.http --quick            # one short repetition
+    python -m bench.http --profile          # and where tactful's time goes (py-spy)
+    python -m bench.http --baseline HEAD~3  # and an earlier commit's tactful, interleaved
+
+``--baseline`` serves a commit's packages (``git archive``) with this environment's
+dependencies beside the working tree's, so a change is measured against what it
+replaced in the same run, on the same busy machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import tarfile
 import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from bench import profile as spy
 from bench.common import (
     RESULTS,
+    ROOT,
     SCRATCH,
     Headline,
     Progress,
@@ -64,6 +74,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=1000, help="distinct user ids cycled")
     parser.add_argument("--seconds", type=float, default=25.0, help="time cap of a latency run")
     parser.add_argument(
+        "--profile", action="store_true", help="sample tactful under load with py-spy"
+    )
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also serve this commit's tactful, interleaved"
+    )
+    parser.add_argument(
         "--out",
         default=str(SCRATCH),
         help=f"results folder (default: the untracked {SCRATCH.name}; {RESULTS} records them)",
@@ -80,11 +96,12 @@ def throughput(
     args: argparse.Namespace, servers: dict[str, Server], progress: Progress
 ) -> dict[str, list[WrkResult]]:
     """Warm each server up, then interleaved wrk repetitions; every result per server."""
-    results: dict[str, list[WrkResult]] = {kind: [] for kind in KINDS}
+    kinds = tuple(servers)
+    results: dict[str, list[WrkResult]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         offset = 0
         for round_ in range(args.rounds + 1):  # round 0 is the warm-up
-            order = KINDS[round_ % len(KINDS) :] + KINDS[: round_ % len(KINDS)]
+            order = kinds[round_ % len(kinds) :] + kinds[: round_ % len(kinds)]
             for kind in order:
                 server = servers[kind]
                 lua = Path(tmp) / f"{kind}-{round_}.lua"
@@ -100,7 +117,7 @@ def throughput(
                 offset += result.requests
                 label = "warm-up" if round_ == 0 else f"round {round_}/{args.rounds}"
                 progress(
-                    f"{label} {kind:<7} c={args.connections} {result.requests_per_second:.0f} "
+                    f"{label} {kind:<9} c={args.connections} {result.requests_per_second:.0f} "
                     f"req/s p50={result.p50_ms:.2f} ms p99={result.p99_ms:.2f} ms "
                     f"errors={result.errors}"
                 )
@@ -113,10 +130,11 @@ def latency(
     args: argparse.Namespace, servers: dict[str, Server], progress: Progress
 ) -> dict[str, list[dict[str, Any]]]:
     """One request at a time, alternating servers: the tail a single user meets."""
-    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in LATENCY_KINDS}
+    kinds = tuple(kind for kind in servers if kind != "raw")
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     offset = 10_000_000  # users and sessions not used by the throughput runs
     for round_ in range(1, args.rounds + 1):
-        order = LATENCY_KINDS if round_ % 2 else tuple(reversed(LATENCY_KINDS))
+        order = kinds if round_ % 2 else tuple(reversed(kinds))
         for kind in order:
             summary = run_load(
                 servers[kind],
@@ -129,11 +147,57 @@ def latency(
             offset += args.latency_requests
             runs[kind].append(summary)
             progress(
-                f"round {round_}/{args.rounds} {kind:<7} c=1 p50={summary['p50_ms']:.2f} ms "
+                f"round {round_}/{args.rounds} {kind:<9} c=1 p50={summary['p50_ms']:.2f} ms "
                 f"p99={summary['p99_ms']:.2f} ms (server p99={summary['server_p99_ms']:.2f} ms) "
                 f"errors={summary['errors']}"
             )
     return runs
+
+
+def profiles(
+    args: argparse.Namespace, servers: dict[str, Server], progress: Progress
+) -> dict[str, spy.Profile]:
+    """One more wrk run per tactful server, sampled by py-spy from its start to its end."""
+    found: dict[str, spy.Profile] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
+        for kind, server in servers.items():
+            if not kind.startswith("tactful"):
+                continue
+            lua = Path(tmp) / f"{kind}.lua"
+            lua.write_text(wrk_script(args.users, 20_000_000, server.headers))
+            with spy.recording(server.pid, args.duration) as recorded:
+                result = run_wrk(
+                    f"{server.url}/v1/decisions",
+                    lua,
+                    connections=args.connections,
+                    seconds=args.duration,
+                    cpu=CLIENT_CPU,
+                )
+            found[kind] = recorded[0]
+            progress(
+                f"profiled {kind}: {recorded[0].samples} samples while serving "
+                f"{result.requests_per_second:.0f} req/s"
+            )
+    return found
+
+
+def checkout(rev: str, into: Path) -> Path:
+    """The packages of commit ``rev`` unpacked under ``into`` (from ``git archive``)."""
+    # Fixed git arguments; ``rev`` is the benchmark runner's own choice of commit.
+    archive = subprocess.run(  # noqa: S603
+        ["git", "archive", "--format=tar", rev],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"--baseline {rev}: {archive.stderr.decode().strip()}")
+    tar = into / "source.tar"
+    tar.write_bytes(archive.stdout)
+    tree = into / "source"
+    with tarfile.open(tar) as bundle:
+        bundle.extractall(tree, filter="data")
+    return tree
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -143,8 +207,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     with ExitStack() as stack:
         progress(f"starting the servers on CPU {SERVER_CPU}; wrk runs on CPU {CLIENT_CPU}")
         servers = {kind: stack.enter_context(serve(kind, cpu=SERVER_CPU)) for kind in KINDS}
+        if args.baseline:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-base-")))
+            source = checkout(args.baseline, tmp)
+            name = f"tactful@{args.baseline}"
+            servers[name] = stack.enter_context(
+                serve("tactful", cpu=SERVER_CPU, source=source, name=name)
+            )
         loads = throughput(args, servers, progress)
         singles = latency(args, servers, progress)
+        profiled = profiles(args, servers, progress) if args.profile else {}
     details: list[dict[str, Any]] = []
     for kind, results in loads.items():
         details.append(
@@ -215,6 +287,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         ),
         Headline.of(NAME, "failed requests", str(errors), "0", errors == 0),
     ]
+    if args.baseline:
+        base = f"tactful@{args.baseline}"
+        headlines.insert(
+            1,
+            Headline.of(
+                NAME,
+                f"decide req/s, this tree / {args.baseline} (same run, interleaved)",
+                f"{format_ratio(ratio(rps['tactful'], rps[base]))} ({rps['tactful']:.0f} vs "
+                f"{rps[base]:.0f} req/s; {args.baseline} / bare "
+                f"{format_ratio(ratio(rps[base], rps['bare']))})",
+                "-",
+                None,
+            ),
+        )
     print(table(details))
     for h in headlines:
         print(f"{h.measure}: {h.value} (target {h.target})")
@@ -227,6 +313,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "latency_requests_per_round": args.latency_requests,
         "users": args.users,
         "load_generator": f"wrk pinned to CPU {CLIENT_CPU}; servers on CPU {SERVER_CPU}",
+        "baseline": args.baseline,
+        "profile": args.profile,
+    }
+    sections = {
+        f"Where the time goes: {kind} under wrk (py-spy)": spy.markdown(found)
+        for kind, found in profiled.items()
     }
     write_results(
         NAME,
@@ -242,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         headlines,
         details,
         Path(args.out),
+        sections=sections,
     )
 
 

@@ -165,21 +165,27 @@ def _uvicorn_command(target: str, port: int, cpu: int | None = None) -> list[str
 
 
 @contextmanager
-def serve(kind: str, cpu: int | None = None) -> Iterator[Server]:
+def serve(
+    kind: str, cpu: int | None = None, source: Path | None = None, name: str | None = None
+) -> Iterator[Server]:
     """Run ``kind`` ("tactful", "bare" or "raw") under uvicorn until the block ends.
 
     tactful runs with a fresh SQLite file, the example config, a client key and the
     default learner (as deployed), without a rate limit (the load is ours); the bare app
     is :mod:`bench.bare_app`, the raw one :mod:`bench.raw_asgi`. ``cpu`` pins the server.
+    ``source`` runs the packages from another source tree (an earlier commit's, for a
+    before-and-after in one run) with this environment's dependencies; ``name`` labels it.
     """
     with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TACTFUL_")}
+        if source is not None:
+            env["PYTHONPATH"] = str(source)  # ahead of the editable install's path
         headers: dict[str, str] = {}
         if kind == "tactful":
             target = "serving.app:factory"
             env.update(
                 {
-                    "TACTFUL_CONFIG": str(CONFIG),
+                    "TACTFUL_CONFIG": str((source or ROOT) / CONFIG.name),
                     "TACTFUL_DATABASE_URL": f"sqlite:///{tmp}/tactful.db",
                     "TACTFUL_CLIENT_KEYS": json.dumps([CLIENT_KEY]),
                     "TACTFUL_USER_KEY_SECRET": "bench-user-key-secret-0123456789",
@@ -204,7 +210,7 @@ def serve(kind: str, cpu: int | None = None) -> Iterator[Server]:
             # A fixed command from sys.executable and literal arguments: nothing user-supplied.
             process = subprocess.Popen(  # noqa: S603
                 _uvicorn_command(target, port, cpu),
-                cwd=ROOT,
+                cwd=source or ROOT,  # ``-m`` puts the working folder first on the path
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
@@ -212,7 +218,7 @@ def serve(kind: str, cpu: int | None = None) -> Iterator[Server]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(process, url, log)
-            yield Server(kind, url, process.pid, headers)
+            yield Server(name or kind, url, process.pid, headers)
         finally:
             _stop(process)
 

@@ -13,7 +13,14 @@ from bandit.config import TactfulConfig
 from bandit.decision import Decision, new_decision_id
 from bandit.errors import UnknownOffer
 from bandit.policy import Policy
-from bandit.respect import Acceptance, Dismissal, InMemoryRespectStore, RespectState, RespectStore
+from bandit.respect import (
+    Acceptance,
+    Dismissal,
+    Hold,
+    InMemoryRespectStore,
+    RespectState,
+    RespectStore,
+)
 from bandit.rules import Eligibility, Situation, eligibility
 from features import SessionContext, extract
 
@@ -109,13 +116,17 @@ class Decider:
             raise UnknownOffer(f"unknown rule choice: {rule_choice}")
         decision_id = decision_id or new_decision_id()
         now = self.clock()
-        with self.store.hold(user_key, now) as held:
+        chosen_id = decision_id
+
+        def choose(held: Hold) -> Decision:
             situation = self._situation(held.state, session_id, context, renderable, now)
             decision = self.policy.decide(
-                situation.features, eligibility(situation), decision_id=decision_id
+                situation.features, eligibility(situation), decision_id=chosen_id
             )
             held.record(decision, session_id, context, now, rule_choice)
-        return decision
+            return decision
+
+        return self.store.while_held(user_key, now, choose)
 
     def dismissed(self, user_key: str, offer_id: str) -> None:
         """Record a "Not now": starts the offer's cooldown and the global quiet time."""

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from features import NO_HISTORY, History, OfferHistory, SessionContext
 
 if TYPE_CHECKING:
     from bandit.decision import Decision
+
+T = TypeVar("T")
 
 #: Exposures older than this never matter to any cap, so stores may forget them.
 EXPOSURE_MEMORY = timedelta(days=7)
@@ -153,13 +154,17 @@ class Hold(Protocol):
 class RespectStore(Protocol):
     """Where respect state lives. Implementations must make each call atomic.
 
-    :meth:`hold` is what makes caps hold under concurrency: the respect check and
+    :meth:`while_held` is what makes caps hold under concurrency: the respect check and
     the write of its outcome happen while the user is held (a lock in memory, a
     row lock inside one transaction in SQL).
     """
 
-    def hold(self, user_key: str, now: datetime) -> AbstractContextManager[Hold]:
-        """Hold the user for one decision."""
+    def while_held(self, user_key: str, now: datetime, work: Callable[[Hold], T]) -> T:
+        """Run ``work`` with the user held; what it records is stored when this returns.
+
+        A callable rather than a ``with`` block, so a store may run it where its writes
+        are cheapest (the SQL store's group writer thread) and answer after the commit.
+        """
         ...
 
     def state(self, user_key: str, now: datetime | None = None) -> RespectState:
@@ -180,21 +185,12 @@ class RespectStore(Protocol):
 
 
 class _MemoryHold:
-    """The store's lock, held from ``__enter__`` to ``__exit__`` (a class: cheaper than a
-    generator-based context manager on every decision)."""
+    """One user's state while the store's lock is held (see ``while_held``)."""
 
     def __init__(self, store: InMemoryRespectStore, user_key: str) -> None:
         self.store = store
         self.user_key = user_key
-        self.state = _EMPTY
-
-    def __enter__(self) -> _MemoryHold:
-        self.store._lock.acquire()
-        self.state = self.store._states.get(self.user_key, _EMPTY)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.store._lock.release()
+        self.state = store._states.get(user_key, _EMPTY)
 
     def record(
         self,
@@ -220,9 +216,10 @@ class InMemoryRespectStore:
         with self._lock:
             return self._states.get(user_key, _EMPTY)
 
-    def hold(self, user_key: str, now: datetime) -> _MemoryHold:
-        """Hold the whole store (it is in memory; contention is not a concern)."""
-        return _MemoryHold(self, user_key)
+    def while_held(self, user_key: str, now: datetime, work: Callable[[Hold], T]) -> T:
+        """Run ``work`` holding the whole store (it is in memory; contention is no concern)."""
+        with self._lock:
+            return work(_MemoryHold(self, user_key))
 
     def record_exposure(self, user_key: str, exposure: Exposure) -> None:
         """Remember an exposure and forget the ones too old to matter."""

@@ -177,6 +177,7 @@ def create_app(
             settings.database_url,
             config.reward,
             background_checkpoints=True,
+            group_writes=True,
             pool=settings.pool(),
         )
         service = Service(settings, config, store, metrics, clock)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
+
+from starlette.concurrency import run_in_threadpool
 
 from bandit import Decider, Decision, EventKind, TactfulConfig
 from bandit.catalog import FollowUp
@@ -72,8 +76,8 @@ class Service:
             self.key(user_id), session_id, context, renderable=renderable, rule_choice=rule_choice
         )
         self.metrics.decision_seconds.observe(time.perf_counter() - started)
-        # The decision id as a field, not through the log context: this runs in the thread
-        # pool, and the route sets the request's context only once it returns. The line
+        # The decision id as a field, not through the log context: this runs on another
+        # thread, and the route sets the request's context only once it returns. The line
         # reads the same either way.
         log.info(
             "decided",
@@ -89,6 +93,27 @@ class Service:
         for removal in decision.explanation.removed:
             self.metrics.removals.labels(code=removal.code.value).inc()
         return decision
+
+    async def decide_soon(
+        self,
+        user_id: str,
+        session_id: str,
+        context: SessionContext,
+        renderable: list[str] | None,
+        rule_choice: str | None = None,
+    ) -> Decision:
+        """:meth:`decide`, off the event loop: where it runs depends on the store.
+
+        On SQLite the store's group writer thread runs it, inside a transaction shared
+        with the decisions queued beside it, and the answer comes after that commits; no
+        thread-pool thread waits on the way. On PostgreSQL decisions run in parallel
+        in the thread pool, each in a transaction of its own.
+        """
+        call = partial(self.decide, user_id, session_id, context, renderable, rule_choice)
+        writer = self.store.database.group_writer
+        if writer is None:
+            return await run_in_threadpool(call)
+        return await asyncio.wrap_future(writer.submit(call))
 
     def reward_token(self, decision_id: str) -> str | None:
         """The decision's signed reward token when reward tokens are on, else ``None``."""

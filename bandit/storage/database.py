@@ -7,9 +7,10 @@ turn-taking lock for SQLite's single writer, and one WAL checkpointer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, select, text
 
@@ -23,7 +24,10 @@ from bandit.storage.engine import (
     make_engine,
     migrate,
 )
+from bandit.storage.group_writer import GroupWriter
 from bandit.storage.tables import DATABASE_ID, store_metadata
+
+T = TypeVar("T")
 
 
 class Database:
@@ -35,6 +39,7 @@ class Database:
         *,
         run_migrations: bool = True,
         background_checkpoints: bool = False,
+        group_writes: bool = False,
         pool: PoolSettings | None = None,
     ) -> None:
         """Open (and by default migrate) the database at ``url``.
@@ -46,6 +51,10 @@ class Database:
         ``background_checkpoints`` is for long-running servers: on a SQLite file, a
         :class:`~bandit.storage.engine.WalCheckpointer` thread checkpoints the WAL so
         that decisions do not (stopped by :meth:`close`). Elsewhere it changes nothing.
+
+        ``group_writes`` is for servers too: on SQLite, :meth:`run_write` sends writes to
+        one :class:`~bandit.storage.group_writer.GroupWriter` thread that commits them in
+        groups. PostgreSQL runs each write in a transaction of its own, in parallel.
         """
         self.url = url
         self.checkpointer: WalCheckpointer | None = None
@@ -59,6 +68,9 @@ class Database:
         if background_checkpoints and is_sqlite_file(self.engine):
             self.checkpointer = WalCheckpointer(self.engine)
             self.checkpointer.start()
+        self.group_writer: GroupWriter | None = (
+            GroupWriter(self.write) if group_writes and self.dialect == "sqlite" else None
+        )
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -74,8 +86,22 @@ class Database:
         ):
             yield conn
 
+    def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction and return its result once it has committed.
+
+        With grouped writes (SQLite servers) the transaction may hold other callers'
+        writes too; ``work``'s own are rolled back if it raises, the group's if the
+        commit fails. Either way, a result returned is a write committed.
+        """
+        if self.group_writer is not None:
+            return self.group_writer.run(work)
+        with self.write() as conn:
+            return work(conn)
+
     def close(self) -> None:
-        """Stop background checkpoints, if any, and release every pooled connection."""
+        """Finish queued writes, stop background threads, release every pooled connection."""
+        if self.group_writer is not None:
+            self.group_writer.close()
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()

@@ -1,7 +1,8 @@
 """The respect store in SQL: each user's respect state, read and held for one decision.
 
 A decision is written in the same transaction that read the user's respect state,
-with the user held (``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL the user's row is
+with the user held (``BEGIN IMMEDIATE`` on SQLite, where a server's decisions share
+transactions in groups: see ``group_writer.py``; on PostgreSQL the user's row is
 locked, as ``SELECT ... FOR UPDATE`` would, by an upsert that touches it), so
 concurrent decisions for one user cannot both pass a cap. The state is read in one
 round trip.
@@ -9,11 +10,10 @@ round trip.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -36,6 +36,7 @@ from bandit.respect import (
     Acceptance,
     Dismissal,
     Exposure,
+    Hold,
     RespectState,
     Shown,
 )
@@ -45,6 +46,8 @@ from bandit.storage.decision_log import DecisionLog
 from bandit.storage.outcomes import Outcomes
 from bandit.storage.tables import decisions, events, users
 from features import SessionContext
+
+T = TypeVar("T")
 
 #: The respect-state reads on the decision path, built once (see ``_lock_user_statement``).
 #: Each row is (kind, offer id, session id, time, count); the kinds:
@@ -177,12 +180,20 @@ class SqlRespectStore:
         row = conn.execute(self._lock_user_statement, {"user_key": user_key, "now": now})
         return bool(row.scalar_one())
 
-    @contextmanager
-    def hold(self, user_key: str, now: datetime) -> Iterator[SqlHold]:
-        """Hold the user for one decision; the decision commits when the block ends."""
-        with self.database.write() as conn:
+    def while_held(self, user_key: str, now: datetime, work: Callable[[Hold], T]) -> T:
+        """Run ``work`` with the user held in a write transaction; return after the commit.
+
+        On a SQLite server the transaction is a group's (see
+        :mod:`~bandit.storage.group_writer`): the user is held all the same, since the
+        group's writes run one after another under SQLite's single write lock.
+        """
+
+        def held(conn: Connection) -> T:
             opted_out = self._lock_user(conn, user_key, now)
-            yield SqlHold(self.log, conn, user_key, _read_state(conn, user_key, now, opted_out))
+            state = _read_state(conn, user_key, now, opted_out)
+            return work(SqlHold(self.log, conn, user_key, state))
+
+        return self.database.run_write(held)
 
     def state(self, user_key: str, now: datetime | None = None) -> RespectState:
         """The user's respect state as the rules see it."""

@@ -38,6 +38,7 @@ class SqlStore:
         *,
         run_migrations: bool = True,
         background_checkpoints: bool = False,
+        group_writes: bool = False,
         pool: PoolSettings | None = None,
     ) -> None:
         """Open (and by default migrate) the database at ``url``; see :class:`Database`.
@@ -49,6 +50,7 @@ class SqlStore:
             url,
             run_migrations=run_migrations,
             background_checkpoints=background_checkpoints,
+            group_writes=group_writes,
             pool=pool,
         )
         self.reward = reward

@@ -47,17 +47,12 @@ RewardToken = Annotated[
 )
 async def decide(body: DecisionRequest, service: ServiceDep) -> DecisionResponse:
     """Apply the respect rules, let the policy choose, and record the decision durably."""
-    # async, with only the decision (it blocks on the store) sent to the thread pool:
-    # FastAPI runs a plain ``def`` endpoint in the pool and then validates its return
-    # value in the pool again, two hops per request where this takes one. (A comment,
-    # not the docstring: FastAPI publishes the docstring as the route's description.)
-    decision = await run_in_threadpool(
-        service.decide,
-        body.user_id,
-        body.session_id,
-        body.context,
-        body.renderable,
-        body.rule_choice,
+    # async: the decision itself runs off the event loop (see ``Service.decide_soon``).
+    # A plain ``def`` endpoint would cost a thread-pool hop for the call and another to
+    # validate the return value. (A comment, not the docstring: FastAPI publishes the
+    # docstring as the route's description.)
+    decision = await service.decide_soon(
+        body.user_id, body.session_id, body.context, body.renderable, body.rule_choice
     )
     decision_id_var.set(decision.decision_id)
     offer = service.catalog[decision.offer_id] if decision.offer_id else None
@@ -93,7 +88,7 @@ async def post_event(
 
     With reward tokens on, an event without its decision's token is refused (403).
     """
-    # async with one thread-pool hop for the store, as ``decide`` (see there).
+    # async, with one thread-pool hop for the store.
     decision_id_var.set(decision_id)
     service.check_reward_token(decision_id, reward_token)  # an HMAC: no need for the pool
     outcome, follow_up = await run_in_threadpool(

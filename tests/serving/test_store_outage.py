@@ -67,7 +67,7 @@ async def _outage(app: FastAPI, home: Path, away: Path) -> list[httpx.Response]:
         service: Service = app.state.service
         first = await client.post("/v1/decisions", json=decision_body(new_user("outage")))
         home.rename(away)
-        service.store.close()  # drop the pooled connections, as a broken pool would
+        service.store.engine.dispose()  # drop the pooled connections, as a broken pool would
         lost = await client.post("/v1/decisions", json=decision_body(new_user("outage")))
         lost_event = await client.post(
             "/v1/decisions/0123456789abcdef/events", json={"kind": "shown"}

@@ -275,6 +275,7 @@ class Learner:
                 break
         service.metrics.learned.inc(learned)
         service.metrics.learner_lag.set(service.store.log.closed_after(self.cursor))
+        service.metrics.learner_rounds.inc()  # last: a finished round has set the lag
         return learned
 
     def snapshot(self) -> None:

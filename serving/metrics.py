@@ -44,6 +44,11 @@ class Metrics:
         self.learner_lag = Gauge(
             "tactful_learner_lag", "Closed decisions not yet learned from", registry=r
         )
+        self.learner_rounds = Counter(
+            "tactful_learner_rounds",
+            "Learner rounds finished: each learned every decision it could, then set the lag",
+            registry=r,
+        )
         self.learner_active = Gauge(
             "tactful_learner_active", "1 while this process holds the learner lease", registry=r
         )

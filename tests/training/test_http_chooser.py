@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
-from bandit import NO_OFFER, Catalog, Decider, InMemoryRespectStore, TactfulConfig
+from bandit import NO_OFFER, Catalog, Decider, EventKind, InMemoryRespectStore, TactfulConfig
 from features import SessionContext
-from tests.builders import completed_upload, context, mid_task_focus
+from serving.demo.harness import running_server
+from serving.settings import Settings
+from tests.builders import EXAMPLE_CONFIG, completed_upload, context, mid_task_focus
 from tests.serving.server import Server, json_of
 from training.simulator import SimUser
 from training.simulator.choosers import RulesPolicy
-from training.simulator.http_chooser import HttpChooser, SimClock, learner_lag, rule_choice
+from training.simulator.http_chooser import (
+    HttpChooser,
+    SimClock,
+    metric,
+    rule_choice,
+)
 from training.simulator.population import Moment
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -85,14 +94,46 @@ def test_an_http_chooser_without_rules_logs_no_rule_choice(shared_server: Server
     assert json_of(client.get(f"/v1/decisions/{decision_id}"))["rule_choice"] is None
 
 
-def test_the_learner_lag_is_read_from_the_metrics_page() -> None:
+def test_a_metric_is_read_from_the_metrics_page() -> None:
     page = (
         "# HELP tactful_learner_lag x\n# TYPE tactful_learner_lag gauge\ntactful_learner_lag 12.0\n"
+        "tactful_learner_rounds_total 3.0\n"
     )
 
-    assert learner_lag(page) == 12.0
+    assert metric(page, "tactful_learner_lag") == 12.0
+    assert metric(page, "tactful_learner_rounds_total") == 3.0
 
 
-def test_a_metrics_page_without_the_lag_is_refused() -> None:
+def test_a_metrics_page_without_the_metric_is_refused() -> None:
     with pytest.raises(ValueError, match="tactful_learner_lag"):
-        learner_lag("tactful_learned_total 3.0\n")
+        metric("tactful_learned_total 3.0\n", "tactful_learner_lag")
+
+
+def test_the_end_of_a_day_waits_until_the_learner_has_learned_every_closed_decision(
+    tmp_path: Path,
+) -> None:
+    """The demo's day boundary: windows closed, then a whole learner round after that."""
+    settings = Settings(
+        config=EXAMPLE_CONFIG,
+        database_url=f"sqlite:///{tmp_path / 'day.db'}",
+        learner_poll_seconds=0.05,
+        mlruns=None,
+    )
+    clock = SimClock(NOW)
+    with running_server(settings, clock) as url, httpx.Client(base_url=url, timeout=30) as client:
+        chooser = HttpChooser(client, clock)
+        for i in range(30):
+            user = SimUser(f"day-{i}", frozenset())
+            decision_id, offer = chooser.decide(
+                user, f"s-{i}", Moment(completed_upload(), "peak"), NOW
+            )
+            if offer is not None:  # only an offer the user saw has a reward to learn
+                chooser.report(decision_id, EventKind.SHOWN, 0.0, NOW)
+        before = metric(client.get("/metrics").text, "tactful_learner_rounds_total")
+
+        chooser.end_of_day(NOW + timedelta(days=1))
+
+        page = client.get("/metrics").text
+        assert metric(page, "tactful_learner_rounds_total") >= before + 2
+        assert metric(page, "tactful_learned_total") == 30
+        assert metric(page, "tactful_learner_lag") == 0

@@ -86,33 +86,27 @@ class HttpChooser:
 
 
 def learner_caught_up(client: httpx.Client, timeout: float = 60.0) -> None:
-    """Wait until the service's learner has learned what it can of the closed decisions.
+    """Wait until a learner round that began after this call has finished.
 
-    The learner stops at the first decision still open (exactly-once learning), so a
-    window that closes after midnight can hold some closed ones back: the wait ends when
-    the lag stops moving, not only at 0. The lag gauge is set after each of the learner's
-    ticks, so it is read only after a settle time longer than a few ticks.
+    A round learns every closed decision it can (it stops at the first one still open:
+    exactly-once learning), so a round that starts after the windows were closed has
+    learned them all. ``tactful_learner_rounds_total`` rises as each round ends: two
+    more than first read means one round began and ended after the read. Counting
+    rounds, not watching the lag settle, holds on a busy machine, where a round can
+    take longer than any settle time and a stale lag of 0 would end the wait early.
     """
     deadline = time.monotonic() + timeout
-    time.sleep(SETTLE_SECONDS)
-    last, since = learner_lag(client.get("/metrics").text), time.monotonic()
+    first = metric(client.get("/metrics").text, "tactful_learner_rounds_total")
     while time.monotonic() < deadline:
-        lag = learner_lag(client.get("/metrics").text)
-        if lag == 0 or (lag == last and time.monotonic() - since >= SETTLE_SECONDS):
+        if metric(client.get("/metrics").text, "tactful_learner_rounds_total") >= first + 2:
             return
-        if lag != last:
-            last, since = lag, time.monotonic()
-        time.sleep(0.05)
-    raise TimeoutError(f"the learner did not settle within {timeout:.0f} s")
+        time.sleep(0.01)
+    raise TimeoutError(f"the learner did not finish a round within {timeout:.0f} s")
 
 
-def learner_lag(metrics: str) -> float:
-    """The ``tactful_learner_lag`` gauge from a Prometheus text page."""
-    for line in metrics.splitlines():
-        if line.startswith("tactful_learner_lag "):
+def metric(page: str, name: str) -> float:
+    """One unlabelled sample (``name value``) from a Prometheus text page."""
+    for line in page.splitlines():
+        if line.startswith(f"{name} "):
             return float(line.split()[1])
-    raise ValueError("no tactful_learner_lag gauge on the metrics page")
-
-
-#: Longer than a few learner ticks at the demo's poll interval (0.05 s).
-SETTLE_SECONDS = 0.3
+    raise ValueError(f"no {name} on the metrics page")

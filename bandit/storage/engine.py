@@ -22,6 +22,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 
@@ -93,9 +94,21 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' serializer: pydantic-core's, about five times faster than ``json.dumps``.
+
+    Every decision writes two JSON documents (its record and its context) while its
+    group holds SQLite's write lock. Compact, UTF-8, and read back by any JSON parser.
+    """
+    return to_json(value).decode()
+
+
 def _sqlite_engine(url: str, wal_autocheckpoint: int | None) -> Engine:
     memory = url in ("sqlite://", "sqlite:///:memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": BUSY_SECONDS}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": BUSY_SECONDS},
+        "json_serializer": json_text,
+    }
     if memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)
@@ -129,6 +142,7 @@ def _postgres_engine(url: str, pool: PoolSettings) -> Engine:
         pool_timeout=pool.timeout,
         pool_recycle=pool.recycle if pool.recycle > 0 else -1,
         pool_pre_ping=pool.pre_ping,
+        json_serializer=json_text,
         # Keyword arguments, not the URL's ``options``: those carry the search_path.
         connect_args={
             "connect_timeout": pool.connect_timeout,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
+    or_,
     select,
     union_all,
     update,
@@ -90,7 +91,9 @@ def _events_of(kind: int, *kinds: EventKind) -> Any:
         .join(decisions, decisions.c.id == events.c.decision_id)
         .where(
             events.c.user_key == bindparam("user_key"),
-            events.c.kind.in_([k.value for k in kinds]),
+            # Constants in the SQL, not an expanding IN parameter: SQLAlchemy would
+            # re-render that list on every decision.
+            or_(*(events.c.kind == literal_column(f"'{k.value}'") for k in kinds)),
         )
     )
 

@@ -29,8 +29,10 @@ import argparse
 import subprocess
 import tarfile
 import tempfile
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ from bench.common import (
     table,
     write_results,
 )
-from bench.workload import Server, run_load, serve
+from bench.workload import Server, cpu_seconds, run_load, serve
 from bench.wrk import WrkResult
 from bench.wrk import run as run_wrk
 from bench.wrk import script as wrk_script
@@ -92,12 +94,26 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@dataclass(frozen=True)
+class Used:
+    """A server's CPU during one wrk run: per request, and as a share of one core.
+
+    CPU per request does not depend on whether the load generator kept the server busy,
+    so its ratio still means something when a fast server outruns wrk (its share of a
+    core then falls below 1; the req/s ratio would flatter the slower server).
+    """
+
+    us_per_request: float
+    share: float
+
+
 def throughput(
     args: argparse.Namespace, servers: dict[str, Server], progress: Progress
-) -> dict[str, list[WrkResult]]:
-    """Warm each server up, then interleaved wrk repetitions; every result per server."""
+) -> tuple[dict[str, list[WrkResult]], dict[str, list[Used]]]:
+    """Warm each server up, then interleaved wrk repetitions; results and CPU per server."""
     kinds = tuple(servers)
     results: dict[str, list[WrkResult]] = {kind: [] for kind in kinds}
+    used: dict[str, list[Used]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         offset = 0
         for round_ in range(args.rounds + 1):  # round 0 is the warm-up
@@ -107,6 +123,7 @@ def throughput(
                 lua = Path(tmp) / f"{kind}-{round_}.lua"
                 lua.write_text(wrk_script(args.users, offset, server.headers))
                 seconds = args.warmup if round_ == 0 else args.duration
+                cpu_before, wall_before = cpu_seconds(server.pid), time.perf_counter()
                 result = run_wrk(
                     f"{server.url}/v1/decisions",
                     lua,
@@ -114,16 +131,26 @@ def throughput(
                     seconds=seconds,
                     cpu=CLIENT_CPU,
                 )
+                cpu_used = cpu_seconds(server.pid) - cpu_before
+                used[kind].append(
+                    Used(
+                        cpu_used / max(result.requests, 1) * 1e6,
+                        cpu_used / (time.perf_counter() - wall_before),
+                    )
+                )
                 offset += result.requests
                 label = "warm-up" if round_ == 0 else f"round {round_}/{args.rounds}"
                 progress(
                     f"{label} {kind:<9} c={args.connections} {result.requests_per_second:.0f} "
                     f"req/s p50={result.p50_ms:.2f} ms p99={result.p99_ms:.2f} ms "
-                    f"errors={result.errors}"
+                    f"errors={result.errors} server CPU {used[kind][-1].us_per_request:.0f} "
+                    f"us/req at {used[kind][-1].share:.0%} of a core"
                 )
                 if round_:
                     results[kind].append(result)
-    return results
+                else:
+                    used[kind].pop()  # the warm-up's CPU is not a measurement
+    return results, used
 
 
 def latency(
@@ -214,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             servers[name] = stack.enter_context(
                 serve("tactful", cpu=SERVER_CPU, source=source, name=name)
             )
-        loads = throughput(args, servers, progress)
+        loads, used = throughput(args, servers, progress)
         singles = latency(args, servers, progress)
         profiled = profiles(args, servers, progress) if args.profile else {}
     details: list[dict[str, Any]] = []
@@ -230,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "req_per_s_each": ", ".join(f"{r.requests_per_second:.0f}" for r in results),
                 "p50_ms": median([r.p50_ms for r in results]),
                 "p99_ms": median([r.p99_ms for r in results]),
+                "server_cpu_us_per_req": median([u.us_per_request for u in used[kind]]),
+                "server_cpu_share": median([u.share for u in used[kind]]),
             }
         )
     for kind, summaries in singles.items():
@@ -248,6 +277,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             }
         )
     rps = {d["server"]: d["req_per_s"] for d in details if str(d["clients"]).startswith("wrk")}
+    cpu = {
+        d["server"]: d["server_cpu_us_per_req"]
+        for d in details
+        if str(d["clients"]).startswith("wrk")
+    }
+    share = {
+        d["server"]: d["server_cpu_share"] for d in details if str(d["clients"]).startswith("wrk")
+    }
     one = {d["server"]: d for d in details if d["clients"] == "1 (httpx)"}
     decide = ratio(rps["tactful"], rps["bare"])
     floor = ratio(rps["bare"], rps["raw"])
@@ -262,6 +299,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"median of {args.rounds})",
             f">= {THROUGHPUT_TARGET:.2f}x",
             decide >= THROUGHPUT_TARGET,
+        ),
+        Headline.of(
+            NAME,
+            "server CPU per request, bare FastAPI / tactful (the client cannot cap this one)",
+            f"{format_ratio(ratio(cpu['bare'], cpu['tactful']))} ({cpu['bare']:.0f} vs "
+            f"{cpu['tactful']:.0f} us; share of a core busy: bare {share['bare']:.0%}, "
+            f"tactful {share['tactful']:.0%})",
+            "-",
+            None,
         ),
         Headline.of(
             NAME,
@@ -295,7 +341,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 NAME,
                 f"decide req/s, this tree / {args.baseline} (same run, interleaved)",
                 f"{format_ratio(ratio(rps['tactful'], rps[base]))} ({rps['tactful']:.0f} vs "
-                f"{rps[base]:.0f} req/s; {args.baseline} / bare "
+                f"{rps[base]:.0f} req/s; CPU per request {cpu['tactful']:.0f} vs "
+                f"{cpu[base]:.0f} us; {args.baseline} / bare "
                 f"{format_ratio(ratio(rps[base], rps['bare']))})",
                 "-",
                 None,

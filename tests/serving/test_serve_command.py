@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +139,60 @@ def test_the_log_format_can_be_plain_text(tmp_path: Path) -> None:
     assert not any(line.startswith("{") for line in lines)
     assert any(" INFO uvicorn.error: Uvicorn running on" in line for line in lines)
     assert any(" INFO tactful.app: tactful ready catalog=" in line for line in lines)
+
+
+class ServedByTwoWorkers(CommandServer):
+    """``tactful serve --workers 2``: two processes on one port and one SQLite file."""
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--workers", "2"]
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The uvicorn workers: the children of the supervising process, from ``/proc``."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def test_two_workers_serve_on_their_own_cores_with_exactly_one_learner(
+    tmp_path: Path, config: TactfulConfig
+) -> None:
+    server = ServedByTwoWorkers(
+        "two-workers",
+        tmp_path,
+        {"TACTFUL_MLRUNS": "", "TACTFUL_LEASE_SECONDS": "2", "PYTHONUNBUFFERED": "1"},
+    )
+    server.start()
+    try:
+        ids = set()
+        for i in range(60):  # a connection each, so the kernel spreads them over the workers
+            with httpx.Client(base_url=server.url, timeout=30) as fresh:
+                ids.add(decide(fresh, new_user(f"w{i}"))["decision_id"])
+
+        time.sleep(3 * 2)  # three lease periods: time for a second learner, if any, to start
+        assert server.process is not None
+        workers = worker_pids(server.process.pid)
+        # uvicorn may add a helper process (multiprocessing's resource tracker, say):
+        # the workers are the children that hold the server's database open.
+        serving = [
+            pid
+            for pid in workers
+            if any(
+                str(server.database) in os.readlink(f"/proc/{pid}/fd/{fd}")
+                for fd in os.listdir(f"/proc/{pid}/fd")
+                if os.path.islink(f"/proc/{pid}/fd/{fd}")
+            )
+        ]
+        assert len(serving) == 2, workers
+
+        store = SqlStore(f"sqlite:///{server.database}", config.reward)
+        try:
+            assert len(ids) == 60
+            assert sum(store.log.counts().values()) == 60  # every answered decision is stored
+        finally:
+            store.close()
+        log = server.stderr()
+        assert log.count('"learner active"') == 1, log[-4000:]
+        assert "learner lease lost" not in log
+    finally:
+        server.stop()

@@ -178,7 +178,8 @@ def serve(
     """Run ``kind`` ("tactful", "bare" or "raw") under uvicorn until the block ends.
 
     tactful runs with a fresh SQLite file, the example config, a client key and the
-    default learner (as deployed), without a rate limit (the load is ours); the bare app
+    default learner and log level (as deployed: a JSON line per decision), without a rate
+    limit (the load is ours); the bare app
     is :mod:`bench.bare_app`, the raw one :mod:`bench.raw_asgi`. ``cpu`` pins the server.
     ``source`` runs the packages from another source tree (an earlier commit's, for a
     before-and-after in one run) with this environment's dependencies; ``name`` labels it.
@@ -197,7 +198,6 @@ def serve(
                     "TACTFUL_CLIENT_KEYS": json.dumps([CLIENT_KEY]),
                     "TACTFUL_USER_KEY_SECRET": "bench-user-key-secret-0123456789",
                     "TACTFUL_MLRUNS": "",
-                    "TACTFUL_LOG_LEVEL": "WARNING",
                     # One header per response, so the report can split the server's time
                     # from the client's and the machine's (the bare app adds it too).
                     "TACTFUL_SERVER_TIMING": "true",

@@ -7,7 +7,10 @@ log): tactful on SQLite, the bare FastAPI app (one route, a constant), and a raw
 with no framework. Each gets a warm-up, then the repetitions are interleaved so a busy
 spell of the shared machine touches all three. The raw app's number shows the bare app's
 is not the client's ceiling. tactful's path is the whole one: API key check, validation,
-features, respect rules reading the user's state from SQLite, VW, and the durable write.
+features, respect rules reading the user's state from SQLite, VW, the durable write and
+the per-decision log line. Each server's CPU time is read from ``/proc`` around every wrk
+run: CPU per request is a second ratio that no client can cap (when a fast server
+outruns wrk its req/s stops meaning its capacity; its CPU per request still does).
 
 The one-client latency figures come from a Python client (``bench.loadgen``) sending one
 request at a time; both apps send a ``Server-Timing`` header, so the server's own share

@@ -84,7 +84,7 @@ def run(backend: Backend, size: Size) -> ScenarioResult:
 
                 def cut() -> None:
                     home.rename(away)
-                    app.state.service.store.close()  # drop the pool, as a broken one would
+                    app.state.service.store.engine.dispose()  # drop the pool, as a broken one would
 
                 def restore() -> None:
                     away.rename(home)

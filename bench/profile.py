@@ -8,8 +8,10 @@ dropped) into two shares of all samples of the server's busy threads:
 - *own*: the function was at the top of the stack, doing the work itself;
 - *total*: the function was anywhere on the stack (its callees included).
 
-Idle threads (waiting on a lock, a queue or the event loop's ``select``) are left out by
-py-spy, so the shares are of the CPU the server used.
+Only the thread holding the GIL is sampled (``--gil``): with one interpreter lock, that
+is the Python work the server's one core did; time inside SQLite or system calls, with
+the lock released, is not in these shares. Each thread's share comes first (the event
+loop answering HTTP, the writer deciding and committing, the learner).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Profile:
 
     samples: int
     entries: tuple[Entry, ...]
+    #: Each thread's share of the samples (the event loop's, the writer's...), largest first.
+    threads: tuple[tuple[str, float], ...] = ()
 
     def top(self, n: int, by: str = "own") -> list[Entry]:
         """The ``n`` largest entries by ``own`` or ``total`` share."""
@@ -67,29 +71,37 @@ def fold(lines: Iterable[str]) -> Profile:
     """Sum py-spy's collapsed stacks (``frame;frame;... count``) by function."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
     samples = 0
     for line in lines:
         stack, _, count_text = line.rstrip("\n").rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [_function(f) for f in stack.split(";") if f and not f.startswith("process ")]
-        frames = [f for f in frames if not f.startswith("thread ")]
+        raw = [f for f in stack.split(";") if f and not f.startswith("process ")]
+        named = [f.partition("): ")[2] or f for f in raw if f.startswith("thread (")]
+        frames = [_function(f) for f in raw if not f.startswith("thread (")]
         if not frames:
             continue
         samples += count
+        threads[named[0].strip('"') if named else "-"] += count
         own[frames[-1]] += count
         for function in set(frames):
             total[function] += count
     entries = tuple(
         Entry(function, own[function] / samples, total[function] / samples) for function in total
     )
-    return Profile(samples, entries)
+    shares = tuple((name, n / samples) for name, n in threads.most_common())
+    return Profile(samples, entries, shares)
 
 
 def markdown(profile: Profile, n: int = 15) -> str:
     """Two tables: the top functions by own share, then by total share."""
-    lines = [f"{profile.samples} samples of the busy threads.", ""]
+    lines = [f"{profile.samples} samples of the thread holding the GIL."]
+    if profile.threads and profile.threads[0][0] != "-":
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in profile.threads)
+        lines.append(f"By thread: {shares}.")
+    lines.append("")
     for by, heading in (("own", "own time"), ("total", "time including callees")):
         lines += [f"Top {n} by {heading}:", "", "| function | own | total |", "|---|---|---|"]
         lines += [f"| `{e.function}` | {e.own:.1%} | {e.total:.1%} |" for e in profile.top(n, by)]
@@ -122,6 +134,7 @@ def recording(pid: int, seconds: float) -> Iterator[list[Profile]]:
             str(RATE),
             "--nonblocking",
             "--gil",
+            "--threads",
             "--format",
             "raw",
             "--output",

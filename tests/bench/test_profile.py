@@ -39,3 +39,15 @@ def test_the_markdown_ranks_by_own_then_by_total() -> None:
     by_own, by_total = text.split("Top 2 by time including callees")
     assert by_own.index("base.py:execute") < by_own.index("service.py:decide")
     assert "runners.py:run" in by_total
+
+
+def test_each_thread_gets_its_share_of_the_samples() -> None:
+    profile = fold(
+        [
+            "thread (1): MainThread;run (a.py:1) 3",
+            'thread (2): "tactful-writer";commit (b.py:2) 1',
+        ]
+    )
+
+    assert profile.threads == (("MainThread", 0.75), ("tactful-writer", 0.25))
+    assert "By thread: MainThread 75%, tactful-writer 25%." in markdown(profile)

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
+    Integer,
     bindparam,
+    cast,
     func,
     literal_column,
     null,
@@ -52,7 +54,7 @@ T = TypeVar("T")
 
 #: The respect-state reads on the decision path, built once (see ``_lock_user_statement``).
 #: Each row is (kind, offer id, session id, time, count); the kinds:
-_EXPOSURE, _DISMISSAL, _SHOWN, _ACCEPTANCE = 0, 1, 2, 3
+_EXPOSURE, _DISMISSAL, _SHOWN, _ACCEPTANCE, _USER = 0, 1, 2, 3, 4
 _EXPOSURES = select(
     literal_column(str(_EXPOSURE)).label("kind"),
     decisions.c.offer_id,
@@ -105,18 +107,25 @@ _RESPECT_ROWS = union_all(
     _SHOWN_TOTALS,
     _events_of(_DISMISSAL, EventKind.DISMISSED),
     _events_of(_ACCEPTANCE, EventKind.ACCEPTED, EventKind.CONVERTED),
+    # The user's own row, if any: its opt-out flag in the count column.
+    select(
+        literal_column(str(_USER)), null(), null(), null(), cast(users.c.opted_out, Integer)
+    ).where(users.c.user_key == bindparam("user_key")),
 )
 
 
-def _read_state(conn: Connection, user_key: str, now: datetime, opted_out: bool) -> RespectState:
-    """The user's respect state from :data:`_RESPECT_ROWS`."""
+def _read_state(conn: Connection, user_key: str, now: datetime) -> tuple[RespectState, bool]:
+    """The user's respect state from :data:`_RESPECT_ROWS`, and whether the user has a row."""
     params = {"user_key": user_key, "since": now - EXPOSURE_MEMORY}
     exposures: list[Exposure] = []
     dismissals: list[Dismissal] = []
     acceptances: dict[str, Acceptance] = {}
     shown: dict[str, Shown] = {}
+    opted_out: bool | None = None
     for kind, offer_id, session_id, at, count in conn.execute(_RESPECT_ROWS, params):
-        if kind == _EXPOSURE:
+        if kind == _USER:
+            opted_out = bool(count)
+        elif kind == _EXPOSURE:
             exposures.append(Exposure(offer_id, session_id, at))
         elif kind == _DISMISSAL:
             dismissals.append(Dismissal(offer_id, at))
@@ -124,9 +133,10 @@ def _read_state(conn: Connection, user_key: str, now: datetime, opted_out: bool)
             shown[offer_id] = Shown(int(count), at)
         elif offer_id not in acceptances or at < acceptances[offer_id].at:
             acceptances[offer_id] = Acceptance(offer_id, at)  # the first yes
-    return RespectState(
-        opted_out, tuple(exposures), tuple(dismissals), tuple(acceptances.values()), shown
+    state = RespectState(
+        bool(opted_out), tuple(exposures), tuple(dismissals), tuple(acceptances.values()), shown
     )
+    return state, opted_out is not None
 
 
 class SqlHold:
@@ -192,8 +202,11 @@ class SqlRespectStore:
         """
 
         def held(conn: Connection) -> T:
-            opted_out = self._lock_user(conn, user_key, now)
-            state = _read_state(conn, user_key, now, opted_out)
+            if self.database.dialect == "postgresql":
+                self._lock_user(conn, user_key, now)  # the row lock, before the read
+            state, known = _read_state(conn, user_key, now)
+            if not known:  # a new user (SQLite: the transaction already holds the database)
+                self._lock_user(conn, user_key, now)
             return work(SqlHold(self.log, conn, user_key, state))
 
         return self.database.run_write(held)
@@ -202,10 +215,7 @@ class SqlRespectStore:
         """The user's respect state as the rules see it."""
         now = now or utcnow()
         with self.database.engine.connect() as conn:
-            opted_out = conn.execute(
-                select(users.c.opted_out).where(users.c.user_key == user_key)
-            ).scalar_one_or_none()
-            return _read_state(conn, user_key, now, bool(opted_out))
+            return _read_state(conn, user_key, now)[0]
 
     def set_opted_out(self, user_key: str, opted_out: bool, now: datetime | None = None) -> None:
         """Opt the user out of every offer, or back in."""

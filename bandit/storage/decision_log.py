@@ -23,6 +23,9 @@ from bandit.storage.database import Database
 from bandit.storage.tables import decisions, events
 from features import SessionContext
 
+#: Built once: constructing the statement (and its cache key) on every decision costs
+#: more than SQLite's insert.
+_APPEND = insert(decisions)
 #: Longer than any decision transaction lives; see :meth:`DecisionLog.finished`.
 SETTLE = timedelta(seconds=5)
 
@@ -123,7 +126,7 @@ class DecisionLog:
         """
         # Parameters, not ``.values()``: values would coerce every JSON leaf into a literal.
         conn.execute(
-            insert(decisions),
+            _APPEND,
             {
                 "id": decision.decision_id,
                 "user_key": user_key,

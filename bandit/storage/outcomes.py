@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from bandit.clock import utcnow
 from bandit.config import RewardMapping
@@ -50,7 +50,8 @@ class Outcomes:
         ``opted_out`` event also opts the user out.
         """
         now = now or utcnow()
-        with self.database.write() as conn:
+
+        def store(conn: Connection) -> tuple[bool, DecisionRecord]:
             query = select(decisions).where(decisions.c.id == decision_id)
             if self.database.dialect == "postgresql":
                 # Serialise events of one decision: the check-then-insert below must not race.
@@ -82,7 +83,11 @@ class Outcomes:
                         .where(users.c.user_key == row.user_key)
                         .values(opted_out=True, updated_at=now)
                     )
-            record = read_record(conn, row)
+            return duplicate, read_record(conn, row)
+
+        # Through the database's grouped writes on a SQLite server: events then take their
+        # turn with decisions in arrival order and share their commits.
+        duplicate, record = self.database.run_write(store)
         event = next(e for e in record.events if e.kind is kind)
         return EventOutcome(event=event, duplicate=duplicate, record=record)
 

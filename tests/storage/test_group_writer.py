@@ -15,12 +15,20 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from bandit import TactfulConfig
+from bandit import EventKind, TactfulConfig
 from bandit.storage import SqlStore
 from bandit.storage.database import Database
 from bandit.storage.group_writer import GroupWriter, WriterClosed
 from tests.builders import NOW, completed_upload
-from tests.storage.journeys import SESSION, STORAGE, USER, Clock, offer_ids, uniform_decider
+from tests.storage.journeys import (
+    SESSION,
+    STORAGE,
+    USER,
+    Clock,
+    decide_offer,
+    offer_ids,
+    uniform_decider,
+)
 
 WAIT = 30.0
 
@@ -207,5 +215,25 @@ def test_grouped_decisions_one_away_from_the_session_cap_show_one_offer(
         decided = [f.result() for f in futures]
         assert [getattr(d, "offer_id", None) for d in decided].count(STORAGE) == 1
         assert [e.offer_id for e in store.respect.state(USER, NOW).exposures] == [STORAGE]
+    finally:
+        store.close()
+
+
+def test_events_take_their_turn_in_the_group_writer_with_decisions(
+    config: TactfulConfig, tmp_path: Path
+) -> None:
+    """Events queue with decisions in arrival order, so no writer of either kind starves."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'events.db'}", config.reward, group_writes=True)
+    try:
+        writer = writer_of(store.database)
+        decided = decide_offer(uniform_decider(config, store, Clock()), offer_ids("ev", 1)[0])
+        tasks_before = writer.tasks
+
+        outcome = store.outcomes.record_event(decided.decision_id, EventKind.SHOWN, now=NOW)
+        again = store.outcomes.record_event(decided.decision_id, EventKind.SHOWN, now=NOW)
+
+        assert writer.tasks == tasks_before + 2
+        assert (outcome.duplicate, again.duplicate) == (False, True)
+        assert [e.kind for e in store.log.get(decided.decision_id).events] == [EventKind.SHOWN]
     finally:
         store.close()

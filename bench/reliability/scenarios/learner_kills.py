@@ -51,6 +51,11 @@ def run(backend: Backend, size: Size, config: TactfulConfig) -> ScenarioResult:
         end_seq = store.log.finished(0, limit=10 * size.learn_decisions, settle=no_settle())[-1].seq
         cursors: list[int] = []
         for k in range(size.learner_kills):
+            if cursors and cursors[-1] >= end_seq:
+                # A fast learner finished the stream before the last kill: a restarted one
+                # would have nothing to learn, so no new checkpoint to wait for.
+                say(f"    the stream was learned whole after {k} kills; no more to cut short")
+                break
             seen_id = last_checkpoint(store)[0]
             target.start()
             wait_for(
@@ -90,11 +95,11 @@ def run(backend: Backend, size: Size, config: TactfulConfig) -> ScenarioResult:
         key=KEY,
         title="Learner killed mid-stream",
         tried=(
-            f"{size.learn_decisions} decisions with events and closed windows; the learner-holding "
-            f"server (checkpoint every 25 learned) is SIGKILLed {size.learner_kills} times while "
-            "it learns, then left to finish. Its final model is compared with make_policy + "
-            "learn over store.log.finished() in seq order, uninterrupted, on "
-            f"{len(probes())} probe contexts with every action eligible."
+            f"{size.learn_decisions} decisions with events and closed windows; the "
+            "learner-holding server (checkpoint every 25 learned) is SIGKILLed up to "
+            f"{size.learner_kills} times while it learns, then left to finish. Its final model "
+            "is compared with make_policy + learn over store.log.finished() in seq order, "
+            f"uninterrupted, on {len(probes())} probe contexts with every action eligible."
         ),
         figures=[
             ("max |Δp| vs uninterrupted replay", f"{gap_p:.3g}"),

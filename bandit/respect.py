@@ -92,7 +92,13 @@ class RespectState:
         """Summarise the state as features (how the user has experienced offers lately)."""
         if not (self.exposures or self.dismissals or self.acceptances or self.shown):
             return NO_HISTORY  # most decision points: nothing to summarise
-        last_offer = max((e.at for e in self.exposures), default=None)
+        # From the all-time totals as well as recent exposures: a store may forget exposures
+        # older than EXPOSURE_MEMORY (the SQL one reads only those), and "offered 9 days
+        # ago" must not turn into "never offered" there while memory still says 9 days.
+        last_offer = max(
+            [*(e.at for e in self.exposures), *(s.last for s in self.shown.values())],
+            default=None,
+        )
         last_dismissal = self.last_dismissal()
         # Built without re-validation: every value is derived here and in range by construction.
         return History.model_construct(

@@ -148,7 +148,9 @@ LEGEND = (
     "reward = total (users who leave make fewer decisions); per dec = per decision; "
     "oracle = share of the oracle's reward; accept = per impression; "
     "focus! = interruptive formats during focus work; nag! = same offer again within its "
-    "cooldown; after! = offers after opt-out"
+    "cooldown; after! = offers after opt-out. Each tactful row is one draw of its exploration "
+    "(the server's decision ids are random): at this size one draw's total varies by about "
+    "+/-20, so the two tactful rows differ by chance; the headline below compares over seeds"
 )
 
 

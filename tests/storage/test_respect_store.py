@@ -54,6 +54,18 @@ def test_exposures_older_than_a_week_are_not_read(decider: Decider, store: SqlSt
     assert store.respect.state(USER, NOW + timedelta(days=8)).exposures == ()
 
 
+def test_an_offer_shown_more_than_a_week_ago_is_still_in_the_time_since_the_last_offer(
+    decider: Decider, store: SqlStore
+) -> None:
+    """The SQL store forgets old exposures; the history feature must not read "never"."""
+    decide_offer(decider, OFFER)
+    later = NOW + timedelta(days=9)
+
+    history = store.respect.state(USER, later).history("next-session", later)
+
+    assert history.seconds_since_last_offer == timedelta(days=9).total_seconds()
+
+
 def test_every_offer_ever_shown_is_counted_with_when_it_was_last_shown(
     decider: Decider, store: SqlStore, clock: Clock
 ) -> None:

@@ -62,8 +62,7 @@ def _function(frame: str) -> str:
     if match is None:
         return frame.strip()
     path = _SITE.sub("", match["file"])
-    for prefix in ("/work/", str(Path.cwd()) + "/"):
-        path = path.removeprefix(prefix)
+    path = path.removeprefix(str(Path.cwd()) + "/")  # the project's own files, relative
     return f"{path}:{match['name']}"
 
 

@@ -184,7 +184,7 @@ def test_close_finishes_queued_writes_then_refuses_new_ones(tmp_path: Path) -> N
         db.run_write(note("late"))
 
 
-def test_postgresql_and_tools_write_without_a_group_writer(tmp_path: Path) -> None:
+def test_a_database_opened_without_group_writes_has_no_writer(tmp_path: Path) -> None:
     tool = Database(f"sqlite:///{tmp_path / 'tool.db'}")
     try:
         assert tool.group_writer is None
@@ -192,48 +192,50 @@ def test_postgresql_and_tools_write_without_a_group_writer(tmp_path: Path) -> No
         tool.close()
 
 
+@pytest.fixture
+def grouped_store(config: TactfulConfig, tmp_path: Path) -> Iterator[SqlStore]:
+    """The store as a SQLite server opens it: writes grouped."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'grouped-store.db'}", config.reward, group_writes=True)
+    yield store
+    store.close()
+
+
 def test_grouped_decisions_one_away_from_the_session_cap_show_one_offer(
-    config: TactfulConfig, tmp_path: Path
+    config: TactfulConfig, grouped_store: SqlStore
 ) -> None:
     """The cap race of ``test_concurrency``, with the decisions in one group."""
-    store = SqlStore(f"sqlite:///{tmp_path / 'race.db'}", config.reward, group_writes=True)
-    try:
-        decider = uniform_decider(config, store, Clock())
-        ids = offer_ids("race", 20)  # every id draws the offer while it is still eligible
-        futures = held_group(
-            store.database,
-            *(
-                (
-                    lambda i=i: decider.decide(
-                        USER, SESSION, completed_upload(), renderable=[STORAGE], decision_id=ids[i]
-                    )
+    store = grouped_store
+    decider = uniform_decider(config, store, Clock())
+    ids = offer_ids("race", 20)  # every id draws the offer while it is still eligible
+    futures = held_group(
+        store.database,
+        *(
+            (
+                lambda i=i: decider.decide(
+                    USER, SESSION, completed_upload(), renderable=[STORAGE], decision_id=ids[i]
                 )
-                for i in range(20)
-            ),
-        )
+            )
+            for i in range(20)
+        ),
+    )
 
-        decided = [f.result() for f in futures]
-        assert [getattr(d, "offer_id", None) for d in decided].count(STORAGE) == 1
-        assert [e.offer_id for e in store.respect.state(USER, NOW).exposures] == [STORAGE]
-    finally:
-        store.close()
+    decided = [f.result() for f in futures]
+    assert [getattr(d, "offer_id", None) for d in decided].count(STORAGE) == 1
+    assert [e.offer_id for e in store.respect.state(USER, NOW).exposures] == [STORAGE]
 
 
 def test_events_take_their_turn_in_the_group_writer_with_decisions(
-    config: TactfulConfig, tmp_path: Path
+    config: TactfulConfig, grouped_store: SqlStore
 ) -> None:
     """Events queue with decisions in arrival order, so no writer of either kind starves."""
-    store = SqlStore(f"sqlite:///{tmp_path / 'events.db'}", config.reward, group_writes=True)
-    try:
-        writer = writer_of(store.database)
-        decided = decide_offer(uniform_decider(config, store, Clock()), offer_ids("ev", 1)[0])
-        tasks_before = writer.tasks
+    store = grouped_store
+    writer = writer_of(store.database)
+    decided = decide_offer(uniform_decider(config, store, Clock()), offer_ids("ev", 1)[0])
+    tasks_before = writer.tasks
 
-        outcome = store.outcomes.record_event(decided.decision_id, EventKind.SHOWN, now=NOW)
-        again = store.outcomes.record_event(decided.decision_id, EventKind.SHOWN, now=NOW)
+    outcome = store.outcomes.record_event(decided.decision_id, EventKind.SHOWN, now=NOW)
+    again = store.outcomes.record_event(decided.decision_id, EventKind.SHOWN, now=NOW)
 
-        assert writer.tasks == tasks_before + 2
-        assert (outcome.duplicate, again.duplicate) == (False, True)
-        assert [e.kind for e in store.log.get(decided.decision_id).events] == [EventKind.SHOWN]
-    finally:
-        store.close()
+    assert writer.tasks == tasks_before + 2
+    assert (outcome.duplicate, again.duplicate) == (False, True)
+    assert [e.kind for e in store.log.get(decided.decision_id).events] == [EventKind.SHOWN]
